@@ -193,9 +193,9 @@ report() {
 	fi
 }
 
-# Print an indented excerpt of a file or of standard input.
+# Indent standard input (excerpts under a check result).
 indent() {
-	sed 's/^/    /' "$@"
+	sed 's/^/    /'
 }
 
 # Commits of the applied series, oldest first.

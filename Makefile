@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Workbench for the "KVM: x86/pmu: PerfMon v5" series.  See README.md.
+#
+#   make            fetch the base, apply the series, configure, build
+#                   arch/x86/kvm + arch/x86/events (W=1) and the KVM selftests
+#   make check      the test command: every check that runs without Intel
+#                   PMU hardware, ending with "N passed, N failed, N skipped"
+#   make kernel     bzImage + modules of the patched tree (for a test host)
+#   make work       work branch with the series applied, for editing
+#   make export     regenerate patches/, series and the per-file views
+#
+# Variables (environment or command line): KERNEL_SRC=/path/to/linux (use
+# that git tree as the base instead of Debian's), KVM_PMU_CACHE (cache
+# directory), KCONFIG_BASE (starting .config), JOBS (parallel jobs).
+
+SHELL := /bin/bash
+S := scripts
+
+export KERNEL_SRC KVM_PMU_CACHE KCONFIG_BASE JOBS
+
+.PHONY: all deps base apply config build kernel check export work \
+	clean clean-work distclean help
+
+all: build
+
+deps:
+	@$(S)/deps.sh
+
+base: deps
+	@if [ -z "$(KERNEL_SRC)" ]; then $(S)/fetch-base.sh; fi
+
+apply: base
+	@$(S)/apply-series.sh
+
+config: apply
+	@$(S)/configure.sh
+
+build: config
+	@$(S)/build.sh
+
+kernel: config
+	@$(S)/build-kernel.sh
+
+check:
+	@$(S)/check.sh
+
+work: base
+	@$(S)/work.sh
+
+export:
+	@$(S)/export.sh
+
+# Build trees and objects; the base import and the tools stay.
+clean:
+	@$(S)/clean.sh build
+
+# The work tree (unexported commits are lost).
+clean-work:
+	@$(S)/clean.sh work
+
+# The whole cache, base included.
+distclean:
+	@$(S)/clean.sh all
+
+help:
+	@sed -n '3,17s/^# \{0,1\}//p' Makefile
