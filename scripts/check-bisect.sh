@@ -43,7 +43,7 @@ parts_of() {
 		*) kvm=1; events=1 ;;
 		esac
 	done < <(git -C "$SERIES_TREE" diff-tree --no-commit-id --name-only -r "$c^" "$c")
-	echo "${kvm:+kvm }${events:+events }${st:+selftests}"
+	echo ${kvm:+kvm} ${events:+events} ${st:+selftests}
 }
 
 # Build one part at the current checkout; print new warnings to stdout.
@@ -92,7 +92,7 @@ for state in "${states[@]}"; do
 	for part in $parts; do
 		if ! new=$(build_part "$part"); then
 			ok=
-			detail+=("$part build failed (log: $BUILD_DIR/logs/bisect-$part.log)")
+			detail+=("$part build failed: $(grep -m1 -E 'error:' "$BUILD_DIR/logs/bisect-$part.log" | sed "s#^$SERIES_TREE/##")" "(log: $BUILD_DIR/logs/bisect-$part.log)")
 			continue
 		fi
 		if [ -n "$new" ]; then

@@ -19,7 +19,14 @@ if [ ${#patches[@]} -eq 0 ]; then
 fi
 
 cp_opts=(--strict --terse --show-types --no-summary)
-dict=$(python3 -c 'import codespell_lib, os; print(os.path.join(os.path.dirname(codespell_lib.__file__), "data", "dictionary.txt"))' 2>/dev/null || true)
+dict=
+for d in /usr/share/codespell/dictionary.txt \
+	 /usr/lib/python3/dist-packages/codespell_lib/data/dictionary.txt; do
+	if [ -f "$d" ]; then
+		dict=$d
+		break
+	fi
+done
 if [ -n "$dict" ] && [ -f "$dict" ]; then
 	cp_opts+=(--codespell --codespellfile "$dict")
 else

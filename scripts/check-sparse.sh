@@ -22,7 +22,8 @@ targets=(arch/x86/kvm/ arch/x86/events/)
 while IFS= read -r f; do
 	case "$f" in
 	arch/x86/kvm/*|arch/x86/events/*) ;;
-	*.c) [ -f "$SERIES_TREE/$f" ] && targets+=("${f%.c}.o") ;;
+	arch/*.c|kernel/*.c|virt/*.c|mm/*.c|lib/*.c|drivers/*.c)
+		[ -f "$SERIES_TREE/$f" ] && targets+=("${f%.c}.o") ;;
 	esac
 done < <(git -C "$SERIES_TREE" diff --name-only "$BASE_REV" "$final")
 
