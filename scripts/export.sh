@@ -76,7 +76,7 @@ else
 		printf 'From: kvm-pmu-v5 workbench <kvm-pmu-v5@localhost>\n'
 		printf 'Date: %s\n' "$(git -C "$tree" log -1 --format=%aD "$BASE_REV")"
 		printf 'Subject: [PATCH 0/0] *** SUBJECT HERE ***\n\n*** BLURB HERE ***\n\n'
-		printf '%s\n' 'Empty series: no patches yet.'
+		printf '%s\n\n' 'Empty series: no patches yet.'
 		if [ ${#base_opt[@]} -gt 0 ]; then
 			printf 'base-commit: %s\n' "$BASE_REV"
 		fi
