@@ -47,7 +47,7 @@ for p in "${patches[@]}"; do
 	if ! out=$(git -C "$SERIES_TREE" -c am.threeWay=false am -q --whitespace=error "$p" 2>&1); then
 		printf '%s\n' "$out" >&2
 		msg "failing hunk(s) of ${p#"$TOP"/}:"
-		git -C "$SERIES_TREE" apply --check -v "$p" 2>&1 | sed -n '/^error: while searching for:/,/^error: patch failed/p' | head -n 40 >&2 || true
+		git -C "$SERIES_TREE" apply --check -v "$p" 2>&1 | sed -n '/^error: while searching for:/,/^error: patch failed/p' | sed -n '1,40p' >&2 || true
 		git -C "$SERIES_TREE" am --abort >/dev/null 2>&1 || true
 		die "patch $n/${#patches[@]} ${p#"$TOP"/} does not apply to $BASE_DESC"
 	fi

@@ -15,7 +15,7 @@ mkdir -p "$BUILD_DIR/logs"
 
 step "build bzImage and modules of the patched tree (this takes a while)"
 if ! kmake -s -j"$JOBS" bzImage modules > "$BUILD_DIR/logs/kernel-full.log" 2>&1; then
-	grep -E -B2 -A6 'error:|Error [0-9]' "$BUILD_DIR/logs/kernel-full.log" | head -n 60 >&2 || true
+	grep -E -B2 -A6 'error:|Error [0-9]' "$BUILD_DIR/logs/kernel-full.log" | sed -n '1,60p' >&2 || true
 	die "kernel build failed; full log: $BUILD_DIR/logs/kernel-full.log"
 fi
 step_done

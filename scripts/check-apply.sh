@@ -40,12 +40,12 @@ git -C "$qtree" checkout -q -f --detach "$BASE_REV"
 git -C "$qtree" clean -q -f -d -x
 if ! out=$(cd "$qtree" && QUILT_PATCHES=$TOP/patches QUILT_SERIES=$TOP/series \
 	   quilt push -a --fuzz=0 2>&1); then
-	report fail "quilt push -a --fuzz=0" "$(printf '%s\n' "$out" | grep -E -A3 'FAILED|does not apply|Hunk' | head -n 10)"
+	report fail "quilt push -a --fuzz=0" "$(printf '%s\n' "$out" | grep -E -A3 'FAILED|does not apply|Hunk' | sed -n '1,10p')"
 	exit 0
 fi
-if printf '%s\n' "$out" | grep -qE 'fuzz|offset|[Ww]arning'; then
+if grep -qE 'fuzz|offset|[Ww]arning' <<< "$out"; then
 	report fail "quilt push -a --fuzz=0" "quilt reported offsets or warnings:"
-	printf '%s\n' "$out" | grep -E 'fuzz|offset|[Ww]arning' | head -n 10 | indent
+	printf '%s\n' "$out" | grep -E 'fuzz|offset|[Ww]arning' | sed -n '1,10p' | indent
 	exit 0
 fi
 git -C "$qtree" add -A

@@ -39,7 +39,7 @@ trap 'rm -f "$used"' EXIT
 
 for p in "${patches[@]}"; do
 	name=${p##*/}
-	subj=$(sed -n 's/^Subject: \(\[[^]]*\] \)\{0,1\}//p' "$p" | head -n 1)
+	subj=$(sed -n 's/^Subject: \(\[[^]]*\] \)\{0,1\}//p' "$p" | sed -n '1,1p')
 	out=$(cd "$SERIES_TREE" && ./scripts/checkpatch.pl "${cp_opts[@]}" "$p" 2>&1) || true
 	bad=()
 	while IFS= read -r line; do

@@ -41,7 +41,7 @@ if [ -z "$new" ]; then
 	report pass "selftests build with the series: no new warnings ($(wc -l < "$base_warn") at the base)"
 else
 	report fail "selftests build: new warnings"
-	printf '%s\n' "$new" | head -n 40 | indent
+	printf '%s\n' "$new" | sed -n '1,40p' | indent
 fi
 
 # The series' own x86 tests: those its patches add to Makefile.kvm.

@@ -26,7 +26,7 @@ for f in "$TOP"/patches/*; do
 	*.patch) ;;
 	*) problems+=("patches/${f##*/} is not a patch"); continue ;;
 	esac
-	printf '%s\n' "${listed[@]}" | grep -qxF "$f" ||
+	grep -qxF "$f" <<< "$(printf '%s\n' "${listed[@]}")" ||
 		problems+=("patches/${f##*/} is not listed in series")
 done
 if [ ${#problems[@]} -eq 0 ]; then
@@ -42,7 +42,7 @@ else
 	problems=()
 	grep -q '\*\*\* SUBJECT HERE \*\*\*' "$cover" && problems+=("subject not filled in")
 	grep -q '\*\*\* BLURB HERE \*\*\*' "$cover" && problems+=("blurb not filled in")
-	n=$(sed -n 's/^Subject: \[PATCH[^]]* 0*\/\([0-9]*\)\].*/\1/p' "$cover" | head -n 1)
+	n=$(sed -n 's/^Subject: \[PATCH[^]]* 0*\/\([0-9]*\)\].*/\1/p' "$cover" | sed -n '1,1p')
 	[ "${n:-x}" = "${#listed[@]}" ] ||
 		problems+=("subject says ${n:-no} patches, series has ${#listed[@]}")
 	if [ -n "${KERNEL_SRC:-}" ]; then
@@ -71,11 +71,11 @@ if d=$(diff -r "$TOP/patches" "$tmp/patches" && diff "$TOP/series" "$tmp/series"
 	report pass "patches/ and series are what 'make export' regenerates"
 else
 	report fail "patches/ or series differ from 'make export' output (run 'make export')"
-	printf '%s\n' "$d" | head -n 30 | indent
+	printf '%s\n' "$d" | sed -n '1,30p' | indent
 fi
 if d=$(diff -r "$TOP/arch-x86-kvm" "$tmp/arch-x86-kvm" && diff -r "$TOP/tools-selftests" "$tmp/tools-selftests"); then
 	report pass "per-file views (arch-x86-kvm/, tools-selftests/) up to date"
 else
 	report fail "per-file views are stale (run 'make export')"
-	printf '%s\n' "$d" | head -n 30 | indent
+	printf '%s\n' "$d" | sed -n '1,30p' | indent
 fi

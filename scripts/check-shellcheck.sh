@@ -14,6 +14,6 @@ for f in scripts/*.sh .ci/run; do
 		report pass "shellcheck $f"
 	else
 		report fail "shellcheck $f"
-		printf '%s\n' "$out" | head -n 30 | indent
+		printf '%s\n' "$out" | sed -n '1,30p' | indent
 	fi
 done

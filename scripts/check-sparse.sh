@@ -14,7 +14,7 @@ resolve_base
 [ -f "$STAMPS/config" ] || die "the series tree is not configured: run 'make config'"
 cfg=$(cat "$STAMPS/config")
 checker=$(sparse_bin) || die "sparse not found: run 'make deps'"
-version=$("$checker" --version 2>&1 | head -n 1)
+version=$("$checker" --version 2>&1 | sed -n '1,1p')
 final=$(git -C "$SERIES_TREE" rev-parse HEAD)
 mkdir -p "$BUILD_DIR/logs"
 
@@ -37,7 +37,7 @@ sparse_at() {
 	if [ ! -f "$out" ]; then
 		git -C "$SERIES_TREE" checkout -q --detach "$rev"
 		if ! kmake -s W=1 C=2 CHECK="$checker" -j"$JOBS" "${targets[@]}" > "$log" 2>&1; then
-			grep -E -B2 -A6 'error:|Error [0-9]' "$log" | head -n 40 >&2 || true
+			grep -E -B2 -A6 'error:|Error [0-9]' "$log" | sed -n '1,40p' >&2 || true
 			return 1
 		fi
 		warnings_of "$log" > "$out.tmp"
@@ -63,5 +63,5 @@ if [ -z "$new" ]; then
 	report pass "sparse: no new warnings in ${targets[*]} ($nbase at the base, $version)"
 else
 	report fail "sparse: $(printf '%s\n' "$new" | wc -l) new warning(s)"
-	printf '%s\n' "$new" | head -n 40 | indent
+	printf '%s\n' "$new" | sed -n '1,40p' | indent
 fi

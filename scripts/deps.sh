@@ -80,7 +80,7 @@ sparse_ok() {
 	printf 'static inline int u(const int *q)\n{\n\t__typeof_unqual__(*q) v = *q;\n\treturn v;\n}\n' > "$t"
 	out=$("$1" --arch=x86_64 -m64 "$t" 2>&1) || true
 	rm -f "$t"
-	! printf '%s' "$out" | grep -q error
+	! grep -q error <<< "$out"
 }
 
 SPARSE_DIR=$CACHE/tools/sparse
@@ -99,7 +99,7 @@ if ! sparse_ok sparse && ! { [ -x "$SPARSE_DIR/sparse" ] && sparse_ok "$SPARSE_D
 		die "cannot download the Debian source package 'sparse' (sid)"
 	fi
 	tar -C "$tmp" -xf "$tmp"/sparse_*.orig.tar.*
-	srcdir=$(find "$tmp" -maxdepth 1 -type d -name 'sparse-*' | head -n 1)
+	srcdir=$(find "$tmp" -maxdepth 1 -type d -name 'sparse-*' | sed -n '1,1p')
 	[ -n "$srcdir" ] || die "the Debian source package 'sparse' has no sparse-* directory"
 	make -C "$srcdir" -j"$JOBS" sparse > "$tmp/build.log" 2>&1 || {
 		tail -n 20 "$tmp/build.log" >&2

@@ -56,7 +56,7 @@ fp() {
 if [ "$n" -gt 0 ]; then
 	# The cover letter is "from" the author of the first patch and dated
 	# like the newest patch, so that exporting again gives the same file.
-	first=$(git -C "$tree" rev-list --reverse "$BASE_REV..HEAD" | head -n 1)
+	first=$(git -C "$tree" rev-list --reverse "$BASE_REV..HEAD" | sed -n '1,1p')
 	date=$(git -C "$tree" log --format='%at' "$BASE_REV..HEAD" | sort -n | tail -n 1)
 	name=$(git -C "$tree" log -1 --format=%an "$first")
 	email=$(git -C "$tree" log -1 --format=%ae "$first")

@@ -132,8 +132,8 @@ import_base() {
 	# The tarball is a clean source tree: import every file of it, also
 	# those the kernel's own ignore rules match (e.g. .gitignore itself).
 	git -C "$src" add -A --force
-	if [ -n "$(git -C "$src" ls-files --others | head -n 1)" ]; then
-		die "$PKG $ver: files left out of the import: $(git -C "$src" ls-files --others | head -n 3)"
+	if [ -n "$(git -C "$src" ls-files --others | sed -n '1,1p')" ]; then
+		die "$PKG $ver: files left out of the import: $(git -C "$src" ls-files --others | sed -n '1,3p')"
 	fi
 	GIT_AUTHOR_NAME="Debian $PKG" GIT_AUTHOR_EMAIL="debian-kernel@lists.debian.org" \
 	GIT_COMMITTER_NAME="kvm-pmu-v5 workbench" GIT_COMMITTER_EMAIL="kvm-pmu-v5@localhost" \

@@ -130,7 +130,7 @@ build_kdirs() {
 
 	shift
 	if ! kmake -s W=1 -j"$JOBS" "$@" > "$log" 2>&1; then
-		grep -E -B2 -A6 'error:|Error [0-9]' "$log" | head -n 60 >&2 ||
+		grep -E -B2 -A6 'error:|Error [0-9]' "$log" | sed -n '1,60p' >&2 ||
 			tail -n 40 "$log" >&2
 		return 1
 	fi
@@ -146,7 +146,7 @@ build_selftests() {
 		make -C "$SERIES_TREE/tools/testing/selftests/kvm" -j"$JOBS" \
 			OUTPUT="$SELFTEST_OUT" KHDR_INCLUDES="-isystem $OBJ/usr/include"
 	} > "$log" 2>&1 || {
-		grep -E -B2 -A6 'error:|Error [0-9]' "$log" | head -n 60 >&2 ||
+		grep -E -B2 -A6 'error:|Error [0-9]' "$log" | sed -n '1,60p' >&2 ||
 			tail -n 40 "$log" >&2
 		return 1
 	}
