@@ -40,7 +40,10 @@ trap 'rm -f "$used"' EXIT
 for p in "${patches[@]}"; do
 	name=${p##*/}
 	subj=$(sed -n 's/^Subject: \(\[[^]]*\] \)\{0,1\}//p' "$p" | sed -n '1,1p')
-	out=$(cd "$SERIES_TREE" && ./scripts/checkpatch.pl "${cp_opts[@]}" "$p" 2>&1) || true
+	# checkpatch runs scripts/spdxcheck.py with "python3", which needs
+	# python3-ply and python3-git: use Debian's python3, not another one
+	# that may come first in PATH.
+	out=$(cd "$SERIES_TREE" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl "${cp_opts[@]}" "$p" 2>&1) || true
 	bad=()
 	while IFS= read -r line; do
 		[ -n "$line" ] || continue

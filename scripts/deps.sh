@@ -34,6 +34,8 @@ sparse sparse
 libelf-dev /usr/include/gelf.h
 libssl-dev /usr/include/openssl/ssl.h
 uuid-dev /usr/include/uuid/uuid.h
+python3-ply /usr/lib/python3/dist-packages/ply/__init__.py
+python3-git /usr/lib/python3/dist-packages/git/__init__.py
 "
 
 missing=()
