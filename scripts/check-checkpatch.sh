@@ -39,7 +39,9 @@ trap 'rm -f "$used"' EXIT
 
 for p in "${patches[@]}"; do
 	name=${p##*/}
-	subj=$(sed -n 's/^Subject: \(\[[^]]*\] \)\{0,1\}//p' "$p" | sed -n '1,1p')
+	# The subject, unfolded (long subjects continue on indented lines).
+	subj=$(awk '/^Subject: / { s = $0; while ((getline line) > 0 && line ~ /^[ \t]/) s = s line; print s; exit }' "$p" |
+		sed 's/^Subject: \(\[[^]]*\] \)\{0,1\}//')
 	# checkpatch runs scripts/spdxcheck.py with "python3", which needs
 	# python3-ply and python3-git: use Debian's python3, not another one
 	# that may come first in PATH.
