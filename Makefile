@@ -9,17 +9,19 @@
 #   make kernel     bzImage + modules of the patched tree (for a test host)
 #   make work       work branch with the series applied, for editing
 #   make export     regenerate patches/, series and the per-file views
+#   make send       prepare the mails (To/Cc from get_maintainer.pl), dry run
 #
 # Variables (environment or command line): KERNEL_SRC=/path/to/linux (use
 # that git tree as the base instead of Debian's), KVM_PMU_CACHE (cache
-# directory), KCONFIG_BASE (starting .config), JOBS (parallel jobs).
+# directory), KCONFIG_BASE (starting .config), JOBS (parallel jobs),
+# SEND=yes, SEND_DIR, SEND_TO, SEND_CC (make send).
 
 SHELL := /bin/bash
 S := scripts
 
-export KERNEL_SRC KVM_PMU_CACHE KCONFIG_BASE JOBS
+export KERNEL_SRC KVM_PMU_CACHE KCONFIG_BASE JOBS SEND SEND_DIR SEND_TO SEND_CC
 
-.PHONY: all deps base apply config build kernel check export work \
+.PHONY: all deps base apply config build kernel check export work send \
 	clean clean-work distclean help
 
 all: build
@@ -51,6 +53,10 @@ work: base
 export:
 	@$(S)/export.sh
 
+# Prepare the mails (dry run); SEND=yes sends them, asking for each.
+send: apply
+	@$(S)/send.sh
+
 # Build trees and objects; the base import and the tools stay.
 clean:
 	@$(S)/clean.sh build
@@ -64,4 +70,4 @@ distclean:
 	@$(S)/clean.sh all
 
 help:
-	@sed -n '3,17s/^# \{0,1\}//p' Makefile
+	@sed -n '3,19s/^# \{0,1\}//p' Makefile

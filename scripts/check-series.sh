@@ -73,6 +73,12 @@ else
 	report fail "patches/ or series differ from 'make export' output (run 'make export')"
 	printf '%s\n' "$d" | sed -n '1,30p' | indent
 fi
+if d=$(diff "$TOP/MAINTAINERS-snippet" "$tmp/MAINTAINERS-snippet"); then
+	report pass "MAINTAINERS-snippet up to date (get_maintainer.pl of the base)"
+else
+	report fail "MAINTAINERS-snippet is stale (run 'make export')"
+	printf '%s\n' "$d" | sed -n '1,30p' | indent
+fi
 if d=$(diff -r "$TOP/arch-x86-kvm" "$tmp/arch-x86-kvm" && diff -r "$TOP/tools-selftests" "$tmp/tools-selftests"); then
 	report pass "per-file views (arch-x86-kvm/, tools-selftests/) up to date"
 else

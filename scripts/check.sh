@@ -12,6 +12,7 @@
 #   6. KVM selftests: no new build warnings; the PMU selftests run (and
 #      skip without an Intel PMU: counted as skipped)
 #   7. shellcheck on scripts/ and .ci/run
+#   Also: "make send" in dry-run mode prepares the mails.
 #
 # Exit status: 0 when nothing failed.
 
@@ -80,6 +81,7 @@ if [ -z "$applied" ]; then
 fi
 run_check "git am / quilt" check-apply.sh
 run_check "checkpatch" check-checkpatch.sh
+run_check "send (dry run)" check-send.sh
 prep "kernel configuration (make config)" configure.sh ||
 	{ report fail "kernel configuration"; summary; exit 1; }
 run_check "bisectability" check-bisect.sh

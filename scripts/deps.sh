@@ -36,6 +36,8 @@ libssl-dev /usr/include/openssl/ssl.h
 uuid-dev /usr/include/uuid/uuid.h
 python3-ply /usr/lib/python3/dist-packages/ply/__init__.py
 python3-git /usr/lib/python3/dist-packages/git/__init__.py
+git-email /usr/lib/git-core/git-send-email
+libmailtools-perl /usr/share/perl5/Mail/Address.pm
 "
 
 missing=()

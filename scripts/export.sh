@@ -5,8 +5,9 @@
 # (see "make work"), or from EXPORT_TREE=/path (a worktree whose HEAD holds
 # the series on top of the base; "make check" uses it with the applied
 # series).  Output goes to OUTDIR (default: the repository), which must
-# then contain only generated files in patches/, arch-x86-kvm/ and
-# tools-selftests/.  Running it twice gives the same files.
+# then contain only generated files in patches/, arch-x86-kvm/,
+# tools-selftests/ and MAINTAINERS-snippet.  Running it twice gives the
+# same files.
 #
 # The cover letter body is Documentation/cover-letter.txt (first line: the
 # subject, then a blank line, then the body); git format-patch adds the
@@ -118,10 +119,11 @@ mv "$cover.new" "$cover"
 } > "$tmp/series"
 
 "$TOP/scripts/gen-views.sh" "$tree" "$BASE_REV" HEAD "$tmp"
+"$TOP/scripts/maintainers.sh" "$tree" "$tmp" > "$tmp/MAINTAINERS-snippet"
 
 # Install the result, leaving no stale file behind.
 mkdir -p "$out"
 rm -rf "$out/patches" "$out/arch-x86-kvm" "$out/tools-selftests"
 mv "$tmp/patches" "$tmp/arch-x86-kvm" "$tmp/tools-selftests" "$out/"
-mv "$tmp/series" "$out/series"
+mv "$tmp/series" "$tmp/MAINTAINERS-snippet" "$out/"
 msg "exported $n patches (+ cover letter) from $tree to $out"

@@ -96,15 +96,20 @@ resolve_base() {
 
 # The patches of the series, in order, as listed by the quilt series file.
 series_patches() {
-	local line
+	series_patches_in "$TOP"
+}
 
-	[ -f "$TOP/series" ] || die "$TOP/series is missing"
+# The same for the directory $1, which holds "series" and "patches/".
+series_patches_in() {
+	local dir=$1 line
+
+	[ -f "$dir/series" ] || die "$dir/series is missing"
 	while IFS= read -r line; do
 		line=${line%%#*}
 		line=${line%"${line##*[![:space:]]}"}
 		[ -n "$line" ] || continue
-		printf '%s\n' "$TOP/patches/${line#patches/}"
-	done < "$TOP/series"
+		printf '%s\n' "$dir/patches/${line#patches/}"
+	done < "$dir/series"
 }
 
 # A hash of everything that determines the applied series.
