@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Test architectural PerfMon v4's streamlined Freeze_PerfMon_On_PMI and
+ * Freeze_LBRs_On_PMI: a counter overflow that requests a PMI sets CTR_Frz
+ * and/or LBR_Frz in GLOBAL_STATUS, which stop the counters and the LBRs
+ * without touching GLOBAL_CTRL and DEBUGCTL.LBR, until the guest clears the
+ * bits via GLOBAL_STATUS_RESET.  Also test that v2/v3 vCPUs can't set
+ * Freeze_PerfMon_On_PMI, and that a frozen state restored by userspace
+ * freezes.
+ *
+ * Guest LBRs exist only on hosts without Arch LBR (i.e. before Sapphire
+ * Rapids) and with the mediated vPMU disabled; the LBR tests skip elsewhere.
+ */
+#include "apic.h"
+#include "pmu.h"
+#include "processor.h"
+
+#define APIC_LVTPC			0x340
+#define PMI_VECTOR			0x40
+
+#define GLOBAL_STATUS_LBRS_FROZEN	BIT_ULL(58)
+#define GLOBAL_STATUS_COUNTERS_FROZEN	BIT_ULL(59)
+
+/* Instructions until counter 0 overflows. */
+#define NR_INSNS_TO_OVERFLOW		10000
+
+enum freeze_test {
+	TEST_FREEZE_COUNTERS,
+	TEST_FREEZE_LBRS,
+	TEST_RESTORED_FREEZE,
+};
+
+/* Set by the host. */
+static enum freeze_test test;
+static bool guest_has_lbrs;
+
+static u64 nr_pmis;
+
+static void spin(void)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++)
+		asm volatile("nop");
+}
+
+/* Branches, with a jump per iteration that the LBRs record if enabled. */
+static void branch(void)
+{
+	u64 n = 37;
+
+	asm volatile("1: dec %0; jnz 1b" : "+r"(n));
+}
+
+static void guest_assert_counter0_frozen(void)
+{
+	u64 before = rdmsr(MSR_IA32_PERFCTR0);
+
+	spin();
+	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_PERFCTR0), before);
+}
+
+static void guest_assert_counter0_counts(void)
+{
+	u64 before = rdmsr(MSR_IA32_PERFCTR0), after;
+
+	spin();
+	after = rdmsr(MSR_IA32_PERFCTR0);
+	__GUEST_ASSERT(after > before,
+		       "Counter 0 doesn't count, 0x%lx => 0x%lx", before, after);
+}
+
+static void guest_pmi_freeze_counters(u64 status)
+{
+	__GUEST_ASSERT(status & GLOBAL_STATUS_COUNTERS_FROZEN,
+		       "CTR_Frz not set on PMI, status = 0x%lx", status);
+	__GUEST_ASSERT(status & BIT_ULL(0),
+		       "Counter 0 overflow not set on PMI, status = 0x%lx", status);
+	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_CTRL), BIT_ULL(0));
+
+	/* Frozen, including KVM's emulation of RDMSR. */
+	guest_assert_counter0_frozen();
+
+	/* Acking CTR_Frz (and the overflow) resumes counting. */
+	wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, status);
+	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_STATUS), 0);
+	guest_assert_counter0_counts();
+}
+
+/* The top of the LBR stack: TOS and the FROM address it points at. */
+static void lbr_top(u64 *tos, u64 *from)
+{
+	*tos = rdmsr(MSR_LBR_TOS);
+	*from = rdmsr(MSR_LBR_NHM_FROM + *tos);
+}
+
+/* Branches don't change the LBR stack. */
+static void guest_assert_lbrs_frozen(bool has_records)
+{
+	u64 tos, from, tos2, from2;
+
+	lbr_top(&tos, &from);
+	__GUEST_ASSERT(from || !has_records,
+		       "No LBR records, is a host perf event using the LBRs?");
+	branch();
+	lbr_top(&tos2, &from2);
+	GUEST_ASSERT_EQ(tos, tos2);
+	GUEST_ASSERT_EQ(from, from2);
+}
+
+/* Branches change the LBR stack. */
+static void guest_assert_lbrs_record(void)
+{
+	u64 tos, from, tos2, from2;
+
+	lbr_top(&tos, &from);
+	branch();
+	lbr_top(&tos2, &from2);
+	__GUEST_ASSERT(tos2 != tos || from2 != from,
+		       "LBRs don't record, TOS %lu, FROM 0x%lx", tos, from);
+}
+
+static void guest_pmi_freeze_lbrs(u64 status)
+{
+	u64 debugctl = rdmsr(MSR_IA32_DEBUGCTLMSR);
+
+	__GUEST_ASSERT(status & GLOBAL_STATUS_LBRS_FROZEN,
+		       "LBR_Frz not set on PMI, status = 0x%lx", status);
+	__GUEST_ASSERT(!(status & GLOBAL_STATUS_COUNTERS_FROZEN),
+		       "CTR_Frz set without Freeze_PerfMon_On_PMI, status = 0x%lx", status);
+	GUEST_ASSERT(debugctl & DEBUGCTLMSR_LBR);
+	guest_assert_lbrs_frozen(true);
+
+	/*
+	 * Clearing LBR_Frz doesn't enable LBRs the guest disabled meanwhile,
+	 * enabling LBRs does.
+	 */
+	wrmsr(MSR_IA32_DEBUGCTLMSR, debugctl & ~DEBUGCTLMSR_LBR);
+	wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, status);
+	guest_assert_lbrs_frozen(true);
+	wrmsr(MSR_IA32_DEBUGCTLMSR, debugctl);
+	guest_assert_lbrs_record();
+}
+
+static void guest_pmi_handler(struct ex_regs *regs)
+{
+	u64 status = rdmsr(MSR_CORE_PERF_GLOBAL_STATUS);
+
+	if (test == TEST_FREEZE_COUNTERS)
+		guest_pmi_freeze_counters(status);
+	else
+		guest_pmi_freeze_lbrs(status);
+
+	WRITE_ONCE(nr_pmis, nr_pmis + 1);
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+/* Count instructions with counter 0, and get a PMI when it overflows. */
+static void guest_overflow_counter0(void)
+{
+	int i;
+
+	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, 0);
+	wrmsr(MSR_IA32_PERFCTR0, -NR_INSNS_TO_OVERFLOW);
+	wrmsr(MSR_P6_EVNTSEL0, INTEL_ARCH_INSTRUCTIONS_RETIRED |
+	      ARCH_PERFMON_EVENTSEL_OS | ARCH_PERFMON_EVENTSEL_INT |
+	      ARCH_PERFMON_EVENTSEL_ENABLE);
+	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, BIT_ULL(0));
+
+	for (i = 0; i < 1000 && !READ_ONCE(nr_pmis); i++)
+		spin();
+
+	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, 0);
+	GUEST_ASSERT_EQ(READ_ONCE(nr_pmis), 1);
+}
+
+static void guest_code(u64 debugctl)
+{
+	x2apic_enable();
+	x2apic_write_reg(APIC_LVTPC, PMI_VECTOR);
+
+	wrmsr(MSR_IA32_DEBUGCTLMSR, debugctl);
+	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_DEBUGCTLMSR), debugctl);
+	sti_nop();
+	guest_overflow_counter0();
+	cli();
+	wrmsr(MSR_IA32_DEBUGCTLMSR, 0);
+	GUEST_DONE();
+}
+
+/*
+ * GLOBAL_STATUS restored by userspace with CTR_Frz (and LBR_Frz with LBRs),
+ * counter 0 enabled (and LBRs): frozen until the guest clears the bits.  Then
+ * freezing via GLOBAL_STATUS_SET.
+ */
+static void guest_code_restored(void)
+{
+	u64 frozen = GLOBAL_STATUS_COUNTERS_FROZEN;
+
+	if (guest_has_lbrs)
+		frozen |= GLOBAL_STATUS_LBRS_FROZEN;
+
+	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_STATUS), frozen);
+	guest_assert_counter0_frozen();
+	if (guest_has_lbrs)
+		guest_assert_lbrs_frozen(false);
+
+	wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, frozen);
+	guest_assert_counter0_counts();
+	if (guest_has_lbrs)
+		guest_assert_lbrs_record();
+
+	wrmsr(MSR_CORE_PERF_GLOBAL_STATUS_SET, frozen);
+	guest_assert_counter0_frozen();
+	if (guest_has_lbrs)
+		guest_assert_lbrs_frozen(true);
+
+	wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, frozen);
+	guest_assert_counter0_counts();
+	if (guest_has_lbrs)
+		guest_assert_lbrs_record();
+	GUEST_DONE();
+}
+
+/* Without PerfMon v4, Freeze_PerfMon_On_PMI (bit 12) is reserved. */
+static void guest_code_legacy(void)
+{
+	u8 vector = wrmsr_safe(MSR_IA32_DEBUGCTLMSR, DEBUGCTLMSR_FREEZE_PERFMON_ON_PMI);
+
+	__GUEST_ASSERT(vector == GP_VECTOR,
+		       "Expected #GP on DEBUGCTL.Freeze_PerfMon_On_PMI, got %s",
+		       ex_str(vector));
+	GUEST_DONE();
+}
+
+static void run_vcpu(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(uc);
+		break;
+	case UCALL_DONE:
+		break;
+	default:
+		TEST_FAIL("Unexpected ucall: %lu", uc.cmd);
+	}
+}
+
+static struct kvm_vcpu *create_vcpu(struct kvm_vm **vm, void *guest_code,
+				    u8 version, enum freeze_test t)
+{
+	struct kvm_vcpu *vcpu;
+
+	*vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	vm_install_exception_handler(*vm, PMI_VECTOR, guest_pmi_handler);
+	vcpu_set_cpuid_property(vcpu, X86_PROPERTY_PMU_VERSION, version);
+	test = t;
+	sync_global_to_guest(*vm, test);
+	return vcpu;
+}
+
+static void test_freeze(enum freeze_test t, u64 debugctl)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	vcpu = create_vcpu(&vm, guest_code, 4, t);
+	vcpu_args_set(vcpu, 1, debugctl);
+	run_vcpu(vcpu);
+	kvm_vm_free(vm);
+}
+
+/* Userspace restores a frozen state, the vCPU must be frozen. */
+static void test_restored_freeze(bool has_lbrs)
+{
+	u64 debugctl = DEBUGCTLMSR_FREEZE_PERFMON_ON_PMI;
+	u64 status = GLOBAL_STATUS_COUNTERS_FROZEN;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	vcpu = create_vcpu(&vm, guest_code_restored, 4, TEST_RESTORED_FREEZE);
+	guest_has_lbrs = has_lbrs;
+	sync_global_to_guest(vm, guest_has_lbrs);
+
+	if (has_lbrs) {
+		debugctl |= DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI;
+		status |= GLOBAL_STATUS_LBRS_FROZEN;
+	}
+
+	/* Restore the status first, the freeze must apply to DEBUGCTL anyway. */
+	vcpu_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS, status);
+	vcpu_set_msr(vcpu, MSR_IA32_DEBUGCTLMSR, debugctl);
+
+	/* Userspace reads the guest's DEBUGCTL, frozen or not. */
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_IA32_DEBUGCTLMSR), debugctl);
+
+	vcpu_set_msr(vcpu, MSR_IA32_PERFCTR0, 0);
+	vcpu_set_msr(vcpu, MSR_P6_EVNTSEL0,
+		     INTEL_ARCH_INSTRUCTIONS_RETIRED | ARCH_PERFMON_EVENTSEL_OS |
+		     ARCH_PERFMON_EVENTSEL_ENABLE);
+	vcpu_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_CTRL, BIT_ULL(0));
+	run_vcpu(vcpu);
+	kvm_vm_free(vm);
+}
+
+int main(int argc, char *argv[])
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	bool has_lbrs = false;
+	u8 v;
+
+	TEST_REQUIRE(kvm_is_pmu_enabled());
+	TEST_REQUIRE(host_cpu_is_intel);
+
+	/* See pmu_global_msrs_test: test what the host PMU can do. */
+	__TEST_REQUIRE(this_cpu_property(X86_PROPERTY_PMU_VERSION) >= 4,
+		       "Host PMU version is %u, need architectural PerfMon v4+ (Skylake or later)",
+		       this_cpu_property(X86_PROPERTY_PMU_VERSION));
+	TEST_REQUIRE(kvm_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS));
+
+	if (kvm_cpu_has(X86_FEATURE_PDCM))
+		has_lbrs = kvm_get_feature_msr(MSR_IA32_PERF_CAPABILITIES) & PMU_CAP_LBR_FMT;
+
+	for (v = 2; v < 4; v++) {
+		vcpu = create_vcpu(&vm, guest_code_legacy, v, TEST_FREEZE_COUNTERS);
+		run_vcpu(vcpu);
+		kvm_vm_free(vm);
+	}
+
+	test_freeze(TEST_FREEZE_COUNTERS, DEBUGCTLMSR_FREEZE_PERFMON_ON_PMI);
+	test_restored_freeze(has_lbrs);
+
+	if (!has_lbrs) {
+		print_skip("No guest LBRs (need a host without Arch LBR, enable_mediated_pmu=0)");
+		return 0;
+	}
+	test_freeze(TEST_FREEZE_LBRS, DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI);
+
+	return 0;
+}
