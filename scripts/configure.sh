@@ -24,8 +24,10 @@ if [ -n "${KCONFIG_BASE:-}" ]; then
 else
 	inputs=defconfig
 fi
-key=$(printf '%s\n' "$inputs" "$REQUIRED" "$(git -C "$SERIES_TREE" rev-parse 'HEAD^{tree}')" |
-	sha1sum | cut -c1-40)
+# The configuration depends on the inputs and on the Kconfig files, not on
+# the rest of the series (keeping the key stable keeps the bisect cache).
+kconfigs=$(git -C "$SERIES_TREE" ls-tree -r HEAD | grep -E '/Kconfig[^/]*$|	Kconfig[^/]*$' | sha1sum)
+key=$(printf '%s\n' "$inputs" "$REQUIRED" "$kconfigs" | sha1sum | cut -c1-40)
 stamp=$STAMPS/config
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ] && [ -f "$OBJ/.config" ]; then
 	msg "config up to date: $OBJ/.config"
