@@ -320,6 +320,10 @@ int main(int argc, char *argv[])
 	__TEST_REQUIRE(this_cpu_property(X86_PROPERTY_PMU_VERSION) >= 4,
 		       "Host PMU version is %u, need architectural PerfMon v4+ (Skylake or later)",
 		       this_cpu_property(X86_PROPERTY_PMU_VERSION));
+	TEST_ASSERT(kvm_cpu_property(X86_PROPERTY_PMU_VERSION) >= 4,
+		    "KVM reports PMU version %u on a v%u host, expected min(host, 5)",
+		    kvm_cpu_property(X86_PROPERTY_PMU_VERSION),
+		    this_cpu_property(X86_PROPERTY_PMU_VERSION));
 	TEST_REQUIRE(kvm_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS));
 
 	if (kvm_cpu_has(X86_FEATURE_PDCM))

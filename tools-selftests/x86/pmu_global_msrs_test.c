@@ -2,7 +2,7 @@
 /*
  * Test the global PMU MSRs that architectural PerfMon v4 adds or extends:
  * IA32_PERF_GLOBAL_STATUS_RESET (a.k.a. GLOBAL_OVF_CTRL), GLOBAL_STATUS_SET
- * and GLOBAL_INUSE, for guest PMU versions 2 through 5.  The guest verifies
+ * and GLOBAL_INUSE, for guest PMU versions 1 through 5.  The guest verifies
  * valid and reserved bits (#GP), STATUS_SET => STATUS => STATUS_RESET round
  * trips, that STATUS_SET doesn't generate PMIs, and how INUSE is derived from
  * the PMU controls.  The host verifies that KVM_GET_MSRS and KVM_SET_MSRS
@@ -24,6 +24,9 @@
 /* Whether or not the vCPU has LBRs, i.e. can have LBR_Frz; set by the host. */
 static bool guest_has_lbrs;
 
+/* The PMU version KVM reports, i.e. the highest version a vCPU gets. */
+static u8 kvm_pmu_version;
+
 /*
  * With kvm.ignore_msrs=1, KVM doesn't fault accesses to MSRs the vCPU doesn't
  * have, e.g. to STATUS_SET and INUSE for v1-v3 vCPUs; skip those checks then.
@@ -39,6 +42,26 @@ static bool ignore_msrs;
  * unless perf overrides CPUID (it may under a hypervisor).
  */
 static bool status_reset_passthrough;
+
+/*
+ * The vCPU's effective PMU version: KVM emulates the lesser of the version in
+ * the vCPU's CPUID and the version KVM reports.
+ */
+static u8 guest_pmu_version(void)
+{
+	return min_t(u8, this_cpu_property(X86_PROPERTY_PMU_VERSION), kvm_pmu_version);
+}
+
+/*
+ * The fixed counters that exist per the SDM: ECX is a bitmap for PerfMon v5+,
+ * and reserved before v5.
+ */
+static u64 fixed_counters_mask(u8 version, u8 nr_fixed, u32 bitmap)
+{
+	u64 mask = BIT_ULL(nr_fixed) - 1;
+
+	return version >= 5 ? mask | bitmap : mask;
+}
 
 /* GLOBAL_STATUS as userspace restored it before the guest runs. */
 static u64 initial_status;
@@ -76,11 +99,9 @@ static void guest_assert_inuse(u64 expected)
 static u64 guest_counters_mask(u8 version)
 {
 	u8 nr_gp = this_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS);
-	u8 nr_fixed = this_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS);
-	u64 fixed = BIT_ULL(nr_fixed) - 1;
-
-	if (version >= 5)
-		fixed |= this_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK);
+	u64 fixed = fixed_counters_mask(version,
+					this_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS),
+					this_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK));
 
 	return (BIT_ULL(nr_gp) - 1) | (fixed << 32);
 }
@@ -291,7 +312,7 @@ static void guest_test_inuse(u8 version, u64 counters)
 
 static void guest_code(void)
 {
-	u8 version = this_cpu_property(X86_PROPERTY_PMU_VERSION);
+	u8 version = guest_pmu_version();
 	u64 counters = guest_counters_mask(version);
 	u64 valid = counters | GLOBAL_STATUS_BUFFER_OVF | GLOBAL_STATUS_COND_CHGD;
 
@@ -453,7 +474,8 @@ static void test_host_v4_msrs(struct kvm_vcpu *vcpu, u8 version, u64 perf_caps)
 	kvm_vm_free(vm);
 }
 
-static void test_host_access(struct kvm_vcpu *vcpu, u8 version, u64 perf_caps)
+static void test_host_access(struct kvm_vcpu *vcpu, u8 cpuid_version,
+			     u8 version, u64 perf_caps)
 {
 	u32 msrs[] = { MSR_CORE_PERF_GLOBAL_STATUS_SET, MSR_CORE_PERF_GLOBAL_INUSE };
 	bool listed;
@@ -495,7 +517,7 @@ static void test_host_access(struct kvm_vcpu *vcpu, u8 version, u64 perf_caps)
 	}
 
 	if (version >= 4)
-		test_host_v4_msrs(vcpu, version, perf_caps);
+		test_host_v4_msrs(vcpu, cpuid_version, perf_caps);
 }
 
 static void test_pmu_version(u8 version, u64 perf_caps, bool deny_fixed0)
@@ -504,16 +526,32 @@ static void test_pmu_version(u8 version, u64 perf_caps, bool deny_fixed0)
 		.action = KVM_PMU_EVENT_DENY,
 		.fixed_counter_bitmap = BIT(0),
 	};
+	u8 effective = min(version, kvm_pmu_version);
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
+	u64 host_fixed, vcpu_fixed;
 
-	pr_info("Testing PMU version %u, PERF_CAPABILITIES = 0x%lx%s\n",
-		version, perf_caps, deny_fixed0 ? ", fixed counter 0 denied" : "");
+	pr_info("Testing PMU version %u (effective %u), PERF_CAPABILITIES = 0x%lx%s\n",
+		version, effective, perf_caps,
+		deny_fixed0 ? ", fixed counter 0 denied" : "");
 
 	vcpu = create_vcpu(&vm, version, perf_caps);
 
 	/* KVM gives the vCPU LBRs if and only if it has an LBR format. */
 	guest_has_lbrs = perf_caps & PMU_CAP_LBR_FMT;
+
+	host_fixed = fixed_counters_mask(this_cpu_property(X86_PROPERTY_PMU_VERSION),
+					 this_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS),
+					 this_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK));
+	vcpu_fixed = fixed_counters_mask(effective,
+					 kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS),
+					 kvm_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK));
+	status_reset_passthrough = kvm_is_mediated_pmu_enabled() &&
+		kvm_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS) ==
+		this_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS) &&
+		vcpu_fixed == host_fixed;
+
+	sync_global_to_guest(vm, kvm_pmu_version);
 	sync_global_to_guest(vm, guest_has_lbrs);
 	sync_global_to_guest(vm, ignore_msrs);
 	sync_global_to_guest(vm, status_reset_passthrough);
@@ -524,7 +562,7 @@ static void test_pmu_version(u8 version, u64 perf_caps, bool deny_fixed0)
 	 * is by the mediated vPMU.
 	 */
 	initial_status = 0;
-	if (version >= 2) {
+	if (effective >= 2) {
 		initial_status = BIT_ULL(0) | GLOBAL_STATUS_COND_CHGD;
 		vcpu_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS, initial_status);
 	}
@@ -534,7 +572,7 @@ static void test_pmu_version(u8 version, u64 perf_caps, bool deny_fixed0)
 		vm_ioctl(vm, KVM_SET_PMU_EVENT_FILTER, &filter);
 
 	run_vcpu(vcpu);
-	test_host_access(vcpu, version, perf_caps);
+	test_host_access(vcpu, version, effective, perf_caps);
 	kvm_vm_free(vm);
 }
 
@@ -549,20 +587,18 @@ int main(int argc, char *argv[])
 	/*
 	 * Test against what the host PMU can do, not against the PMU version
 	 * KVM reports: KVM is supposed to support PerfMon v4 for guests if the
-	 * host has v4, and the test must fail if it doesn't.  Note, the test
-	 * sets guest PMU versions beyond the one KVM reports, which KVM
-	 * currently honors as is.
+	 * host has v4, and the test must fail if it doesn't.  Versions above
+	 * the one KVM reports are tested too, KVM must treat them as its own.
 	 */
 	__TEST_REQUIRE(this_cpu_property(X86_PROPERTY_PMU_VERSION) >= 4,
 		       "Host PMU version is %u, need architectural PerfMon v4+ (Skylake or later)",
 		       this_cpu_property(X86_PROPERTY_PMU_VERSION));
+	kvm_pmu_version = kvm_cpu_property(X86_PROPERTY_PMU_VERSION);
+	TEST_ASSERT(kvm_pmu_version >= 4,
+		    "KVM reports PMU version %u on a v%u host, expected min(host, 5)",
+		    kvm_pmu_version, this_cpu_property(X86_PROPERTY_PMU_VERSION));
 
 	ignore_msrs = kvm_is_ignore_msrs();
-	status_reset_passthrough = kvm_is_mediated_pmu_enabled() &&
-		kvm_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS) ==
-		this_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS) &&
-		kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS) ==
-		this_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS);
 
 	if (kvm_cpu_has(X86_FEATURE_PDCM))
 		perf_caps = kvm_get_feature_msr(MSR_IA32_PERF_CAPABILITIES);
