@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Check 1: series and patches/ agree, the cover letter is present and
-# names the base in use, and patches/, series and the per-file views are
-# exactly what "make export" regenerates from the applied series.
+# Check 1: series and patches/ agree, the cover letter is present, names
+# the base in use and has the required sections, feature table, shortlog
+# and diffstat, and patches/, series and the per-file views are exactly
+# what "make export" regenerates from the applied series.
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -53,8 +54,23 @@ else
 		[ "$last" = "$BASE_DESC" ] ||
 			problems+=("base line is '$last', base in use is '$BASE_DESC': run 'make export'")
 	fi
+	# The sections every cover letter of this series must have (headings
+	# underlined with dashes), the feature table, and what git
+	# format-patch generates: shortlog and diffstat.
+	for h in "What and why" "Features" "Design choices and rejected alternatives" "Testing"; do
+		grep -A1 -x "$h" "$cover" | sed -n 2p | grep -qE '^-{3,}$' ||
+			problems+=("no '$h' section in Documentation/cover-letter.txt")
+	done
+	grep -q 'KVM before.*KVM after' "$cover" ||
+		problems+=("no feature table ('KVM before', 'KVM after' columns)")
+	grep -qE '^Subject: \[PATCH[^]]*\] KVM: ' "$cover" ||
+		problems+=("the subject does not start with 'KVM: '")
+	if [ ${#listed[@]} -gt 0 ]; then
+		grep -qE '^[^ ].* \([0-9]+\):$' "$cover" || problems+=("no shortlog")
+		grep -qE '^ [0-9]+ files? changed' "$cover" || problems+=("no diffstat")
+	fi
 	if [ ${#problems[@]} -eq 0 ]; then
-		report pass "cover letter present, base line: $BASE_DESC"
+		report pass "cover letter: sections, feature table, shortlog, diffstat; base line: $BASE_DESC"
 	else
 		report fail "cover letter" "${problems[*]}"
 	fi
