@@ -7,6 +7,9 @@
 #   make check      the test command: every check that runs without Intel
 #                   PMU hardware, ending with "N passed, N failed, N skipped"
 #   make kernel     bzImage + modules of the patched tree (for a test host)
+#   make hw-test    the PMU selftests in both vPMU modes, with a TAP file
+#                   and a report: on an Intel PerfMon v4+ host booted into
+#                   the patched kernel, as root
 #   make work       work branch with the series applied, for editing
 #   make export     regenerate patches/, series and the per-file views
 #   make send       prepare the mails (To/Cc from get_maintainer.pl), dry run
@@ -14,15 +17,17 @@
 # Variables (environment or command line): KERNEL_SRC=/path/to/linux (use
 # that git tree as the base instead of Debian's), KVM_PMU_CACHE (cache
 # directory), KCONFIG_BASE (starting .config), JOBS (parallel jobs),
-# SEND=yes, SEND_DIR, SEND_TO, SEND_CC (make send).
+# SEND=yes, SEND_DIR, SEND_TO, SEND_CC (make send), SELFTESTS_DIR,
+# HW_TEST_OUT, HW_TEST_MODES, HW_TEST_TESTS, HW_TEST_TIMEOUT (make hw-test).
 
 SHELL := /bin/bash
 S := scripts
 
 export KERNEL_SRC KVM_PMU_CACHE KCONFIG_BASE JOBS SEND SEND_DIR SEND_TO SEND_CC
+export SELFTESTS_DIR HW_TEST_OUT HW_TEST_MODES HW_TEST_TESTS HW_TEST_TIMEOUT
 
 .PHONY: all deps base apply config build kernel check export work send \
-	clean clean-work distclean help
+	hw-test clean clean-work distclean help
 
 all: build
 
@@ -47,6 +52,10 @@ kernel: config
 check:
 	@$(S)/check.sh
 
+# On an Intel test host booted into the patched kernel, as root.
+hw-test:
+	@$(S)/hw-test.sh
+
 work: base
 	@$(S)/work.sh
 
@@ -70,4 +79,4 @@ distclean:
 	@$(S)/clean.sh all
 
 help:
-	@sed -n '3,19s/^# \{0,1\}//p' Makefile
+	@sed -n '3,21s/^# \{0,1\}//p' Makefile

@@ -11,7 +11,12 @@
 #   5. sparse: no new warnings vs the base
 #   6. KVM selftests: no new build warnings; the PMU selftests run (and
 #      skip without an Intel PMU: counted as skipped)
-#   7. shellcheck on scripts/ and .ci/run
+#   7. the documentation the series changes builds (make SPHINXDIRS=...
+#      htmldocs) without warnings in the changed files
+#   8. shellcheck on scripts/ and .ci/run
+#   9. the hardware test kit: scripts/hw-probe.c builds (-Wall -Wextra
+#      -Werror) and prints its keys, and "make hw-test" refuses (exit 2)
+#      here, before changing anything
 #   Also: "make send" in dry-run mode prepares the mails.
 #
 # Exit status: 0 when nothing failed.
@@ -87,5 +92,7 @@ prep "kernel configuration (make config)" configure.sh ||
 run_check "bisectability" check-bisect.sh
 run_check "sparse" check-sparse.sh
 run_check "selftests" check-selftests.sh
+run_check "documentation" check-docs.sh
 run_check "shellcheck" check-shellcheck.sh
+run_check "hardware test kit" check-hwtest.sh
 summary

@@ -39,6 +39,7 @@ python3-git /usr/lib/python3/dist-packages/git/__init__.py
 git-email /usr/lib/git-core/git-send-email
 libmailtools-perl /usr/share/perl5/Mail/Address.pm
 python3-sphinx /usr/bin/sphinx-build
+linux-libc-dev /usr/include/linux/kvm.h
 python3-yaml /usr/lib/python3/dist-packages/yaml/__init__.py
 "
 

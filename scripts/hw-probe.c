@@ -48,20 +48,20 @@ static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 static void print_pmu_leaf(const char *pfx, uint32_t eax, uint32_t ecx,
 			   uint32_t edx)
 {
-	uint32_t version = eax & 0xff, nr_fixed = 0, mask = 0;
-	int i;
+	uint32_t version = eax & 0xff, nr_fixed = 0, width = 0, mask;
 
-	if (version > 1)
+	if (version > 1) {
 		nr_fixed = edx & 0x1f;
-	for (i = 0; i < 32; i++) {
-		if ((uint32_t)i < nr_fixed || (version >= 5 && (ecx & (1u << i))))
-			mask |= 1u << i;
+		width = (edx >> 5) & 0xff;
 	}
+	mask = nr_fixed ? (uint32_t)((1ull << nr_fixed) - 1) : 0;
+	if (version >= 5)
+		mask |= ecx;
 	printf("%s_pmu_version=%u\n", pfx, version);
 	printf("%s_pmu_gp_counters=%u\n", pfx, (eax >> 8) & 0xff);
 	printf("%s_pmu_gp_width=%u\n", pfx, (eax >> 16) & 0xff);
 	printf("%s_pmu_fixed_counters=%u\n", pfx, nr_fixed);
-	printf("%s_pmu_fixed_width=%u\n", pfx, version > 1 ? (edx >> 5) & 0xff : 0);
+	printf("%s_pmu_fixed_width=%u\n", pfx, width);
 	printf("%s_pmu_fixed_bitmap=0x%x\n", pfx, ecx);
 	printf("%s_pmu_fixed_mask=0x%x\n", pfx, mask);
 	printf("%s_pmu_anythread_deprecated=%u\n", pfx, (edx >> 15) & 1);
@@ -123,15 +123,19 @@ static struct kvm_msr_list *get_msr_list(int kvm, unsigned long req,
 					 const char *name)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
+	size_t size;
 
 	if (ioctl(kvm, req, &probe) && errno != E2BIG) {
 		fprintf(stderr, "hw-probe: %s: %s\n", name, strerror(errno));
 		failed = 1;
 		return NULL;
 	}
-	list = calloc(1, sizeof(*list) + probe.nmsrs * sizeof(list->indices[0]));
-	if (!list)
+	size = sizeof(*list) + probe.nmsrs * sizeof(list->indices[0]);
+	list = calloc(1, size);
+	if (!list) {
+		failed = 1;
 		return NULL;
+	}
 	list->nmsrs = probe.nmsrs;
 	if (probe.nmsrs && ioctl(kvm, req, list)) {
 		fprintf(stderr, "hw-probe: %s: %s\n", name, strerror(errno));
@@ -156,20 +160,20 @@ static int in_list(const struct kvm_msr_list *list, uint32_t msr)
 static void probe_cpuid(int kvm)
 {
 	struct kvm_cpuid2 *cpuid = NULL;
+	struct kvm_cpuid_entry2 *e;
 	uint32_t eax = 0, ecx = 0, edx = 0, i;
 	int nent = 128;
 
 	for (;;) {
 		free(cpuid);
-		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
+		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(*e));
 		if (!cpuid)
 			break;
 		cpuid->nent = nent;
 		if (!ioctl(kvm, KVM_GET_SUPPORTED_CPUID, cpuid))
 			break;
 		if (errno != E2BIG || nent >= 4096) {
-			fprintf(stderr, "hw-probe: KVM_GET_SUPPORTED_CPUID: %s\n",
-				strerror(errno));
+			perror("hw-probe: KVM_GET_SUPPORTED_CPUID");
 			free(cpuid);
 			cpuid = NULL;
 			break;
@@ -182,10 +186,11 @@ static void probe_cpuid(int kvm)
 		return;
 	}
 	for (i = 0; i < cpuid->nent; i++) {
-		if (cpuid->entries[i].function == 0xa && cpuid->entries[i].index == 0) {
-			eax = cpuid->entries[i].eax;
-			ecx = cpuid->entries[i].ecx;
-			edx = cpuid->entries[i].edx;
+		e = &cpuid->entries[i];
+		if (e->function == 0xa && e->index == 0) {
+			eax = e->eax;
+			ecx = e->ecx;
+			edx = e->edx;
 		}
 	}
 	free(cpuid);
@@ -201,7 +206,8 @@ static void probe_perf_capabilities(int kvm)
 	features = get_msr_list(kvm, KVM_GET_MSR_FEATURE_INDEX_LIST,
 				"KVM_GET_MSR_FEATURE_INDEX_LIST");
 	if (!in_list(features, MSR_IA32_PERF_CAPABILITIES)) {
-		printf("kvm_perf_capabilities=%s\n", features ? "unsupported" : "error");
+		printf("kvm_perf_capabilities=%s\n",
+		       features ? "unsupported" : "error");
 		free(features);
 		return;
 	}
@@ -213,7 +219,7 @@ static void probe_perf_capabilities(int kvm)
 	msrs->nmsrs = 1;
 	msrs->entries[0].index = MSR_IA32_PERF_CAPABILITIES;
 	if (ioctl(kvm, KVM_GET_MSRS, msrs) != 1) {
-		fprintf(stderr, "hw-probe: KVM_GET_MSRS(0x345) on /dev/kvm failed\n");
+		fprintf(stderr, "hw-probe: KVM_GET_MSRS(0x345) failed\n");
 		printf("kvm_perf_capabilities=error\n");
 		failed = 1;
 		free(msrs);
@@ -230,6 +236,7 @@ static void probe_perf_capabilities(int kvm)
 int main(void)
 {
 	struct kvm_msr_list *msrs;
+	const char *listed;
 	unsigned int i;
 	int kvm;
 
@@ -245,10 +252,14 @@ int main(void)
 
 	probe_cpuid(kvm);
 
-	msrs = get_msr_list(kvm, KVM_GET_MSR_INDEX_LIST, "KVM_GET_MSR_INDEX_LIST");
-	for (i = 0; i < sizeof(pmu_msrs) / sizeof(pmu_msrs[0]); i++)
-		printf("kvm_msr_0x%x=%s\n", pmu_msrs[i],
-		       !msrs ? "error" : in_list(msrs, pmu_msrs[i]) ? "1" : "0");
+	msrs = get_msr_list(kvm, KVM_GET_MSR_INDEX_LIST,
+			    "KVM_GET_MSR_INDEX_LIST");
+	for (i = 0; i < sizeof(pmu_msrs) / sizeof(pmu_msrs[0]); i++) {
+		listed = "error";
+		if (msrs)
+			listed = in_list(msrs, pmu_msrs[i]) ? "1" : "0";
+		printf("kvm_msr_0x%x=%s\n", pmu_msrs[i], listed);
+	}
 	free(msrs);
 
 	probe_perf_capabilities(kvm);

@@ -530,6 +530,8 @@ static void test_pmu_version(u8 version, u64 perf_caps, bool deny_fixed0)
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	u64 host_fixed, vcpu_fixed;
+	u32 bitmap;
+	u8 nr_fixed;
 
 	pr_info("Testing PMU version %u (effective %u), PERF_CAPABILITIES = 0x%lx%s\n",
 		version, effective, perf_caps,
@@ -540,12 +542,14 @@ static void test_pmu_version(u8 version, u64 perf_caps, bool deny_fixed0)
 	/* KVM gives the vCPU LBRs if and only if it has an LBR format. */
 	guest_has_lbrs = perf_caps & PMU_CAP_LBR_FMT;
 
+	/* The host's fixed counters, and the vCPU's: KVM's, per its version. */
+	nr_fixed = this_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS);
+	bitmap = this_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK);
 	host_fixed = fixed_counters_mask(this_cpu_property(X86_PROPERTY_PMU_VERSION),
-					 this_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS),
-					 this_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK));
-	vcpu_fixed = fixed_counters_mask(effective,
-					 kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS),
-					 kvm_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK));
+					 nr_fixed, bitmap);
+	nr_fixed = kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS);
+	bitmap = kvm_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK);
+	vcpu_fixed = fixed_counters_mask(effective, nr_fixed, bitmap);
 	status_reset_passthrough = kvm_is_mediated_pmu_enabled() &&
 		kvm_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS) ==
 		this_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS) &&

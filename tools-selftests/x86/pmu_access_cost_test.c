@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Measure, in the guest and with the guest's TSC, what the PerfMon v4 global
+ * MSRs and a PMI cost: cycles per RDMSR/WRMSR of GLOBAL_STATUS_RESET (0x390),
+ * GLOBAL_STATUS_SET (0x391) and GLOBAL_INUSE (0x392), and per PMI round trip
+ * (a counter overflow until the PMI handler runs).  CPUID, which always exits,
+ * and GLOBAL_CTRL (0x38f), which the mediated vPMU may pass through, are the
+ * references: an access that costs about as much as CPUID is intercepted.
+ *
+ * The results are printed as "bench: <label> <cycles> cycles" lines, for the
+ * vPMU flavour KVM was loaded with.  The test fails only if an access faults
+ * or a PMI doesn't arrive; the figures themselves are informational.
+ */
+#include "apic.h"
+#include "pmu.h"
+#include "processor.h"
+
+#define APIC_LVTPC			0x340
+#define PMI_VECTOR			0x40
+
+#define NR_ACCESSES			1000
+#define NR_PMIS				100
+
+/* Instructions from enabling the counter until it overflows. */
+#define NR_INSNS_TO_OVERFLOW		100
+
+/* Iterations of the wait for a PMI before declaring it lost. */
+#define PMI_TIMEOUT_LOOPS		100000000ull
+
+enum {
+	BENCH_CPUID,
+	BENCH_RDMSR_GLOBAL_CTRL,
+	BENCH_RDMSR_STATUS_RESET,
+	BENCH_WRMSR_STATUS_RESET,
+	BENCH_RDMSR_STATUS_SET,
+	BENCH_WRMSR_STATUS_SET,
+	BENCH_RDMSR_INUSE,
+	BENCH_PMI_ROUND_TRIP,
+	NR_BENCHES,
+};
+
+static const char * const bench_labels[NR_BENCHES] = {
+	[BENCH_CPUID]			= "cpuid",
+	[BENCH_RDMSR_GLOBAL_CTRL]	= "rdmsr_0x38f",
+	[BENCH_RDMSR_STATUS_RESET]	= "rdmsr_0x390",
+	[BENCH_WRMSR_STATUS_RESET]	= "wrmsr_0x390",
+	[BENCH_RDMSR_STATUS_SET]	= "rdmsr_0x391",
+	[BENCH_WRMSR_STATUS_SET]	= "wrmsr_0x391",
+	[BENCH_RDMSR_INUSE]		= "rdmsr_0x392",
+	[BENCH_PMI_ROUND_TRIP]		= "pmi_round_trip",
+};
+
+/* Cycles per operation, written by the guest, read by the host. */
+static u64 results[NR_BENCHES];
+
+static u64 nr_pmis;
+
+static void guest_pmi_handler(struct ex_regs *regs)
+{
+	WRITE_ONCE(nr_pmis, nr_pmis + 1);
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+static u64 guest_rdmsr_cost(u32 msr)
+{
+	u64 t0, t1;
+	int i;
+
+	t0 = rdtsc();
+	for (i = 0; i < NR_ACCESSES; i++)
+		rdmsr(msr);
+	t1 = rdtsc();
+	return (t1 - t0) / NR_ACCESSES;
+}
+
+static u64 guest_wrmsr_cost(u32 msr, u64 val)
+{
+	u64 t0, t1;
+	int i;
+
+	t0 = rdtsc();
+	for (i = 0; i < NR_ACCESSES; i++)
+		wrmsr(msr, val);
+	t1 = rdtsc();
+	return (t1 - t0) / NR_ACCESSES;
+}
+
+static u64 guest_cpuid_cost(void)
+{
+	u32 eax, ebx, ecx, edx;
+	u64 t0, t1;
+	int i;
+
+	t0 = rdtsc();
+	for (i = 0; i < NR_ACCESSES; i++)
+		cpuid(0, &eax, &ebx, &ecx, &edx);
+	t1 = rdtsc();
+	return (t1 - t0) / NR_ACCESSES;
+}
+
+/*
+ * A PMI round trip: arm GP counter 0 to overflow after a few instructions,
+ * with a PMI, and wait for the handler.  LVTPC is masked on delivery and is
+ * re-armed for every PMI, as a guest's PMI handler does.
+ */
+static u64 guest_pmi_cost(void)
+{
+	u64 eventsel = INTEL_ARCH_INSTRUCTIONS_RETIRED | ARCH_PERFMON_EVENTSEL_OS |
+		       ARCH_PERFMON_EVENTSEL_INT | ARCH_PERFMON_EVENTSEL_ENABLE;
+	u64 total = 0, t0, t1, loops;
+	int i;
+
+	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, 0);
+	wrmsr(MSR_P6_EVNTSEL0, eventsel);
+
+	for (i = 0; i < NR_PMIS; i++) {
+		u64 before = READ_ONCE(nr_pmis);
+
+		x2apic_write_reg(APIC_LVTPC, PMI_VECTOR);
+		/* PERFCTR0 writes sign-extend bit 31. */
+		wrmsr(MSR_IA32_PERFCTR0, -(u32)NR_INSNS_TO_OVERFLOW);
+
+		t0 = rdtsc();
+		wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, BIT_ULL(0));
+		for (loops = 0; READ_ONCE(nr_pmis) == before; loops++)
+			__GUEST_ASSERT(loops < PMI_TIMEOUT_LOOPS,
+				       "No PMI after %llu loops (PMI %d)",
+				       PMI_TIMEOUT_LOOPS, i);
+		t1 = rdtsc();
+
+		wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, 0);
+		wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, BIT_ULL(0));
+		total += t1 - t0;
+	}
+
+	wrmsr(MSR_P6_EVNTSEL0, 0);
+	return total / NR_PMIS;
+}
+
+static void guest_code(void)
+{
+	x2apic_enable();
+	sti_nop();
+
+	results[BENCH_CPUID] = guest_cpuid_cost();
+	results[BENCH_RDMSR_GLOBAL_CTRL] = guest_rdmsr_cost(MSR_CORE_PERF_GLOBAL_CTRL);
+	results[BENCH_RDMSR_STATUS_RESET] = guest_rdmsr_cost(MSR_CORE_PERF_GLOBAL_OVF_CTRL);
+	results[BENCH_WRMSR_STATUS_RESET] = guest_wrmsr_cost(MSR_CORE_PERF_GLOBAL_OVF_CTRL, 0);
+	results[BENCH_RDMSR_STATUS_SET] = guest_rdmsr_cost(MSR_CORE_PERF_GLOBAL_STATUS_SET);
+	results[BENCH_WRMSR_STATUS_SET] = guest_wrmsr_cost(MSR_CORE_PERF_GLOBAL_STATUS_SET, 0);
+	results[BENCH_RDMSR_INUSE] = guest_rdmsr_cost(MSR_CORE_PERF_GLOBAL_INUSE);
+	results[BENCH_PMI_ROUND_TRIP] = guest_pmi_cost();
+
+	cli();
+	GUEST_DONE();
+}
+
+int main(int argc, char *argv[])
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	int i;
+
+	TEST_REQUIRE(kvm_is_pmu_enabled());
+	TEST_REQUIRE(host_cpu_is_intel);
+	__TEST_REQUIRE(kvm_cpu_property(X86_PROPERTY_PMU_VERSION) >= 4,
+		       "GLOBAL_STATUS_SET and GLOBAL_INUSE need PMU version 4+, KVM reports %u",
+		       kvm_cpu_property(X86_PROPERTY_PMU_VERSION));
+	TEST_REQUIRE(kvm_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS));
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	vm_install_exception_handler(vm, PMI_VECTOR, guest_pmi_handler);
+
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(uc);
+		break;
+	case UCALL_DONE:
+		break;
+	default:
+		TEST_FAIL("Unexpected ucall: %lu", uc.cmd);
+	}
+
+	sync_global_from_guest(vm, results);
+	printf("vPMU: %s, PMU version %u, guest TSC cycles per operation:\n",
+	       kvm_is_mediated_pmu_enabled() ? "mediated" : "perf-based",
+	       kvm_cpu_property(X86_PROPERTY_PMU_VERSION));
+	for (i = 0; i < NR_BENCHES; i++) {
+		TEST_ASSERT(results[i], "No result for %s", bench_labels[i]);
+		printf("bench: %s %lu cycles\n", bench_labels[i], results[i]);
+	}
+
+	kvm_vm_free(vm);
+	return 0;
+}
