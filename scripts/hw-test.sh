@@ -252,7 +252,7 @@ if [ "$host_ver" -lt 4 ]; then
 	if [ "$(value host_hypervisor "$HP")" = 1 ]; then
 		why="$why (this is a guest whose hypervisor exposes no or an old PMU)"
 	fi
-	refuse "$why: use an Intel host with PerfMon v4+ (Ice Lake, Sapphire Rapids or newer)"
+	refuse "$why: use an Intel host with PerfMon v4+ (Skylake or newer; Ice Lake or newer for v5)"
 fi
 
 SELFTESTS_DIR=${SELFTESTS_DIR:-$(default_selftests_dir)}
