@@ -25,6 +25,9 @@ need_cmd sphinx-build python3-sphinx
 dirs=$(printf '%s\n' "${rsts[@]}" | cut -d/ -f2 | sort -u | paste -sd' ' -)
 obj=$BUILD_DIR/docs
 log=$BUILD_DIR/logs/htmldocs.log
+# From scratch: an incremental Sphinx build doesn't repeat the warnings of
+# pages it doesn't rebuild.
+rm -rf "$obj"
 mkdir -p "$obj" "$BUILD_DIR/logs"
 
 # Sphinx under /usr/bin/python3 (PATH may have another python first), and

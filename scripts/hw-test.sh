@@ -47,7 +47,7 @@ CHECK_RESULTS=
 SERIES_TESTS="x86/pmu_global_msrs_test x86/pmu_freeze_test x86/pmu_fixed_counters_test x86/pmu_access_cost_test"
 UPSTREAM_TESTS="x86/pmu_counters_test x86/pmu_event_filter_test x86/vmx_pmu_caps_test"
 BENCH_TEST=x86/pmu_access_cost_test
-BENCH_LABELS="rdmsr_0x390 wrmsr_0x390 rdmsr_0x391 wrmsr_0x391 rdmsr_0x392 rdmsr_0x38f pmi_round_trip"
+BENCH_LABELS="cpuid rdmsr_0x38f rdmsr_0x390 wrmsr_0x390 rdmsr_0x391 wrmsr_0x391 rdmsr_0x392 pmi_round_trip"
 read -r -a TESTS <<< "${HW_TEST_TESTS:-$SERIES_TESTS $UPSTREAM_TESTS}"
 read -r -a MODES <<< "${HW_TEST_MODES:-perf mediated}"
 TIMEOUT=${HW_TEST_TIMEOUT:-900}
