@@ -7,6 +7,10 @@
 #   make check      the test command: every check that runs without Intel
 #                   PMU hardware, ending with "N passed, N failed, N skipped"
 #   make kernel     bzImage + modules of the patched tree (for a test host)
+#   make testbed    the PMU selftests on the base and the patched KVM in an
+#                   emulated Intel host (Bochs): emulated results
+#   make testbed-mutants  break each feature once (testbed/mutants/) and
+#                   show the testbed subtest that catches it
 #   make hw-test    the PMU selftests in both vPMU modes, with a TAP file
 #                   and a report: on an Intel PerfMon v4+ host booted into
 #                   the patched kernel, as root
@@ -18,16 +22,19 @@
 # that git tree as the base instead of Debian's), KVM_PMU_CACHE (cache
 # directory), KCONFIG_BASE (starting .config), JOBS (parallel jobs),
 # SEND=yes, SEND_DIR, SEND_TO, SEND_CC (make send), SELFTESTS_DIR,
-# HW_TEST_OUT, HW_TEST_MODES, HW_TEST_TESTS, HW_TEST_TIMEOUT (make hw-test).
+# HW_TEST_OUT, HW_TEST_MODES, HW_TEST_TESTS, HW_TEST_TIMEOUT (make hw-test),
+# TESTBED_RUNS, TESTBED_JOBS, TESTBED_TIMEOUT, KVM_PMU_TESTBED (make testbed),
+# KVM_PMU_MIRROR (Debian mirror; default: the machine's apt sources).
 
 SHELL := /bin/bash
 S := scripts
 
 export KERNEL_SRC KVM_PMU_CACHE KCONFIG_BASE JOBS SEND SEND_DIR SEND_TO SEND_CC
 export SELFTESTS_DIR HW_TEST_OUT HW_TEST_MODES HW_TEST_TESTS HW_TEST_TIMEOUT
+export TESTBED_RUNS TESTBED_JOBS TESTBED_TIMEOUT KVM_PMU_TESTBED KVM_PMU_MIRROR
 
 .PHONY: all deps base apply config build kernel check export work send \
-	hw-test clean clean-work distclean help
+	hw-test testbed testbed-mutants clean clean-work distclean help
 
 all: build
 
@@ -51,6 +58,14 @@ kernel: config
 
 check:
 	@$(S)/check.sh
+
+# The emulated Intel host (Bochs): base and series, emulated results.
+testbed: apply
+	@$(S)/testbed.sh
+
+# Each mutant of testbed/mutants/ on the testbed (not part of make check).
+testbed-mutants: apply
+	@$(S)/testbed-mutants.sh
 
 # On an Intel test host booted into the patched kernel, as root.
 hw-test:
@@ -79,4 +94,4 @@ distclean:
 	@$(S)/clean.sh all
 
 help:
-	@sed -n '3,21s/^# \{0,1\}//p' Makefile
+	@sed -n '3,28s/^# \{0,1\}//p' Makefile

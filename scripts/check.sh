@@ -17,6 +17,9 @@
 #   9. the hardware test kit: scripts/hw-probe.c builds (-Wall -Wextra
 #      -Werror) and prints its keys, and "make hw-test" refuses (exit 2)
 #      here, before changing anything
+#  10. the testbed: the PMU selftests on the base and on the patched KVM in
+#      an emulated Intel host (Bochs), both CPU models, both vPMU flavours;
+#      emulated results, never hardware results (scripts/testbed.sh)
 #   Also: "make send" in dry-run mode prepares the mails.
 #
 # Exit status: 0 when nothing failed.
@@ -95,4 +98,5 @@ run_check "selftests" check-selftests.sh
 run_check "documentation" check-docs.sh
 run_check "shellcheck" check-shellcheck.sh
 run_check "hardware test kit" check-hwtest.sh
+run_check "testbed (emulated Intel host)" check-testbed.sh
 summary

@@ -41,6 +41,16 @@ libmailtools-perl /usr/share/perl5/Mail/Address.pm
 python3-sphinx /usr/bin/sphinx-build
 linux-libc-dev /usr/include/linux/kvm.h
 python3-yaml /usr/lib/python3/dist-packages/yaml/__init__.py
+bochs /usr/bin/bochs
+bochs-term /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_term_gui.so
+bochsbios /usr/share/bochs/BIOS-bochs-latest
+vgabios /usr/share/vgabios/vgabios.bin
+busybox-static /bin/busybox
+grub-pc-bin /usr/lib/grub/i386-pc/modinfo.sh
+grub-common grub-mkrescue
+xorriso xorriso
+mtools mformat
+bsdutils script
 "
 
 missing=()
@@ -96,7 +106,8 @@ if ! sparse_ok sparse && ! { [ -x "$SPARSE_DIR/sparse" ] && sparse_ok "$SPARSE_D
 	tmp=$(mktemp -d "$CACHE/sparse.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	mkdir -p "$tmp/lists/partial" "$tmp/cache/archives/partial"
-	printf 'deb-src %s sid main\n' "${KVM_PMU_MIRROR:-http://deb.debian.org/debian}" > "$tmp/sources.list"
+	mirror=$(debian_mirror) || exit 1
+	printf 'deb-src %s sid main\n' "$mirror" > "$tmp/sources.list"
 	sopts=(-o "Dir::Etc::SourceList=$tmp/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
 	       -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache=$tmp/cache"
 	       -o "Dir::State::Status=/dev/null" -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")

@@ -19,7 +19,7 @@
 PKG=linux-source-7.3
 DEB_SERIES=7.3
 SUITES="trixie-backports experimental sid"
-MIRROR=${KVM_PMU_MIRROR:-http://deb.debian.org/debian}
+MIRROR=$(debian_mirror) || exit 1
 APT_DIR=$CACHE/apt
 
 need_cmd apt-get apt

@@ -207,3 +207,59 @@ indent() {
 series_commits() {
 	git -C "$SERIES_TREE" rev-list --reverse "$BASE_REV..HEAD"
 }
+
+# The testbed (an emulated Intel host, see Documentation/testing.md): its
+# cache directory, and the directory of its configuration in the repo.
+TESTBED_DIR=${KVM_PMU_TESTBED:-$CACHE/testbed}
+TESTBED_SRC=$TOP/testbed
+
+# The host's Debian mirror, for downloads with a private apt configuration:
+# KVM_PMU_MIRROR, else the first URI of the machine's own apt sources
+# (deb822 "URIs:" or a sources.list "deb" line) that serves Debian.
+debian_mirror() {
+	local uri f
+
+	if [ -n "${KVM_PMU_MIRROR:-}" ]; then
+		printf '%s\n' "${KVM_PMU_MIRROR%/}"
+		return 0
+	fi
+	for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		case "$f" in
+		*.sources)
+			uri=$(sed -n -E 's/^URIs:[[:space:]]*([^[:space:]]+).*/\1/p' "$f" |
+				grep -E '/debian/?$' | sed -n '1,1p') || true ;;
+		*)
+			uri=$(sed -n -E 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p' "$f" |
+				grep -E '/debian/?$' | sed -n '1,1p') || true ;;
+		esac
+		if [ -n "$uri" ]; then
+			printf '%s\n' "${uri%/}"
+			return 0
+		fi
+	done
+	die "no Debian mirror in the machine's apt configuration (/etc/apt/sources.list, /etc/apt/sources.list.d/): set KVM_PMU_MIRROR=<URL of a Debian mirror>"
+}
+
+# The commit of a testbed kernel tree: the commit $1 of the base repository
+# with the testbed-only change (testbed/shim.patch) on top, made without a
+# checkout, so that moving a worktree between two such commits rewrites
+# only the files that differ.  Prints the new commit.
+testbed_commit() {
+	local rev=$1 idx tree
+
+	idx=$(mktemp)
+	GIT_INDEX_FILE=$idx git -C "$SRC_REPO" read-tree "$rev"
+	if ! GIT_INDEX_FILE=$idx git -C "$SRC_REPO" apply --cached "$TESTBED_SRC/shim.patch" 2>"$idx.err"; then
+		cat "$idx.err" >&2
+		rm -f "$idx" "$idx.err"
+		die "testbed/shim.patch does not apply to $rev"
+	fi
+	tree=$(GIT_INDEX_FILE=$idx git -C "$SRC_REPO" write-tree)
+	rm -f "$idx" "$idx.err"
+	GIT_AUTHOR_NAME=testbed GIT_AUTHOR_EMAIL=testbed@localhost \
+	GIT_COMMITTER_NAME=testbed GIT_COMMITTER_EMAIL=testbed@localhost \
+	GIT_AUTHOR_DATE="@0 +0000" GIT_COMMITTER_DATE="@0 +0000" \
+		git -C "$SRC_REPO" commit-tree "$tree" -p "$rev" \
+		-m "testbed only: read PMCs with RDMSR (testbed/shim.patch)"
+}

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Judge the testbed runs: one line per test and subtest of the series
+# kernel,
+#   PASS:|FAIL:|SKIP: testbed <model>/<flavour> <test>[/<subtest>] (base: <result>)
+# then the checks across runs, and last "N passed, N failed, N skipped".
+#
+#   - testbed-expected lists what cannot pass on the emulator, with the
+#     exact failure message: such an entry is a SKIP when the series fails
+#     with exactly that message, and a FAIL when it passes, fails
+#     differently or matches nothing (stale).
+#   - FAIL: any other failure on the series; a pass on the base that is a
+#     failure or a skip on the series; a failed run, setup or kernel log
+#     (base or series).
+#   - Negative control: a subtest the series adds (a test file the base
+#     lacks, or a subtest name the base's source of that test lacks) that is
+#     not listed must fail or skip on the base; the version check named in
+#     testbed/features must fail on the base in every run.
+#   - Every feature of testbed/features needs a subtest that passes on the
+#     series.
+# Writes $TESTBED_DIR/testbed-results.tsv (all rows of all runs).
+#
+# Usage: testbed-verdict.sh model/flavour...
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[ $# -gt 0 ] || die "usage: $PROG model/flavour..."
+resolve_base
+EXPECTED=$TOP/testbed-expected
+FEATURES=$TESTBED_SRC/features
+[ -f "$EXPECTED" ] || die "$EXPECTED is missing"
+[ -f "$FEATURES" ] || die "$FEATURES is missing"
+
+results=$TESTBED_DIR/testbed-results.tsv
+local_results=${CHECK_RESULTS:-}
+if [ -z "$local_results" ]; then
+	CHECK_RESULTS=$(mktemp)
+fi
+passed_series=$(mktemp)
+trap 'rm -f "$passed_series"; [ -n "$local_results" ] || rm -f "$CHECK_RESULTS"' EXIT
+printf 'model\tflavour\ttree\ttest\tsubtest\tresult\treason\n' > "$results.new"
+missing_runs=()
+for r in "$@"; do
+	for tree in base series; do
+		f=$TESTBED_DIR/runs/${r%/*}-${r#*/}-$tree/results.tsv
+		if [ -f "$f" ]; then
+			cat "$f" >> "$results.new"
+		else
+			missing_runs+=("$r/$tree")
+		fi
+	done
+done
+mv "$results.new" "$results"
+
+trim() { sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//'; }
+
+# testbed-expected: "model/flavour | test[/subtest] | message | needs".
+declare -a exp_pat exp_test exp_msg exp_need exp_used
+n=0
+while IFS= read -r line; do
+	case "$line" in ''|'#'*) continue ;; esac
+	IFS='|' read -r a b c d <<< "$line"
+	exp_pat[n]=$(trim <<< "$a")
+	exp_test[n]=$(trim <<< "$b")
+	exp_msg[n]=$(trim <<< "$c")
+	exp_need[n]=$(trim <<< "$d")
+	exp_used[n]=
+	[ -n "${exp_need[n]}" ] || die "testbed-expected: the entry for ${exp_test[n]} (${exp_pat[n]}) gives no reason"
+	n=$((n + 1))
+done < "$EXPECTED"
+
+# The base's results, by "model/flavour<TAB>test/subtest".
+declare -A base_res
+while IFS=$'\t' read -r m f tree t st res _; do
+	[ "$tree" = base ] || continue
+	base_res["$m/$f"$'\t'"$t${st:+/$st}"]=$res
+done < <(sed 1d "$results")
+
+# Does the series add this test or subtest?  A test file the base lacks,
+# or a subtest whose name (after the harness' "fixture.") the base's
+# source of that test does not contain.
+declare -A base_src
+series_adds() {
+	local t=$1 st=$2 src
+
+	case "$t" in '('*) return 1 ;; esac
+	if [ -z "${base_src[$t]+x}" ]; then
+		base_src[$t]=$(git -C "$SRC_REPO" show "$BASE_REV:tools/testing/selftests/kvm/$t.c" 2>/dev/null || printf '\001none')
+	fi
+	src=${base_src[$t]}
+	[ "$src" = $'\001none' ] && return 0
+	[ -n "$st" ] || return 1
+	! grep -qw -- "${st##*.}" <<< "$src"
+}
+
+status_word() {
+	case "$1" in pass) echo PASS ;; fail) echo FAIL ;; *) echo SKIP ;; esac
+}
+
+line_out() {
+	# line_out pass|fail|skip "model/flavour" "test/subtest" base-result [why...]
+	local st=$1 mf=$2 key=$3 base=$4
+
+	shift 4
+	report "$st" "testbed $mf $key (base: $base)"
+	local w
+	for w in "$@"; do
+		[ -n "$w" ] && printf '    %s\n' "$w"
+	done
+	return 0
+}
+
+while IFS=$'\t' read -r m f tree t st res why; do
+	mf="$m/$f"
+	key="$t${st:+/$st}"
+	if [ "$tree" = base ]; then
+		# A base run that did not work makes every comparison moot.
+		case "$t" in
+		'(run)'|'(setup)'|'(kernel log)')
+			[ "$res" = fail ] && line_out fail "$mf" "$key [base kernel]" "$res" "$why" ;;
+		esac
+		continue
+	fi
+	base=${base_res["$mf"$'\t'"$key"]:-none}
+	listed=
+	for ((i = 0; i < n; i++)); do
+		# shellcheck disable=SC2053 # the pattern is a glob
+		if [[ $mf == ${exp_pat[i]} ]] && [ "$key" = "${exp_test[i]}" ]; then
+			listed=$i
+			exp_used[i]=1
+			break
+		fi
+	done
+	if [ -n "$listed" ]; then
+		if [ "$res" = fail ] && [ "$why" = "${exp_msg[listed]}" ]; then
+			line_out skip "$mf" "$key" "$base" "expected on the emulator: ${exp_need[listed]}"
+		else
+			line_out fail "$mf" "$key" "$base" \
+				"testbed-expected lists it as failing with: ${exp_msg[listed]}" \
+				"but it is: $res${why:+: $why}"
+		fi
+		continue
+	fi
+	case "$res" in
+	pass)
+		if [ "$base" = pass ] && series_adds "$t" "$st"; then
+			line_out fail "$mf" "$key" "$base" "added by the series, but passes on the base too: it cannot tell the series from the base"
+		else
+			line_out pass "$mf" "$key" "$base"
+			printf '%s\t%s\n' "$mf" "$key" >> "$passed_series"
+		fi ;;
+	skip)
+		if [ "$base" = pass ]; then
+			line_out fail "$mf" "$key" "$base" "passes on the base, skips on the series: $why"
+		else
+			line_out skip "$mf" "$key" "$base" "$why"
+		fi ;;
+	*)
+		line_out fail "$mf" "$key" "$base" "$why" ;;
+	esac
+done < <(sed 1d "$results")
+
+for r in "${missing_runs[@]}"; do
+	report fail "testbed run $r" "no results (the run failed before writing any; see above)"
+done
+for ((i = 0; i < n; i++)); do
+	[ -n "${exp_used[i]}" ] && continue
+	report fail "testbed-expected: ${exp_pat[i]} ${exp_test[i]}" "stale: no such test or subtest ran"
+done
+
+# testbed/features: "feature | subtest ... | mutant" and one
+# "version check | test/subtest" line (the negative control).
+while IFS= read -r line; do
+	case "$line" in ''|'#'*) continue ;; esac
+	IFS='|' read -r a b _ <<< "$line"
+	feat=$(trim <<< "$a")
+	subs=$(trim <<< "$b")
+	if [ "$feat" = "version check" ]; then
+		for r in "$@"; do
+			for s in $subs; do
+				b=${base_res["$r"$'\t'"$s"]:-none}
+				if [ "$b" = fail ]; then
+					report pass "testbed negative control: $r $s fails on the base"
+				else
+					report fail "testbed negative control: $r $s" "must fail on the base (KVM without the series), but is: $b"
+				fi
+			done
+		done
+		continue
+	fi
+	found=
+	for s in $subs; do
+		if cut -f2 "$passed_series" | grep -qxF -- "$s"; then
+			found="$found $(grep -P "\t\Q$s\E\$" "$passed_series" | cut -f1 | tr '\n' ' ')"
+			found=${found% }
+		fi
+	done
+	if [ -n "$found" ]; then
+		report pass "testbed feature: $feat" "passes on the series in:$found"
+	else
+		report fail "testbed feature: $feat" "no subtest of it passes on the series (listed: $subs)"
+	fi
+done < "$FEATURES"
+
+printf 'Results: %s\nSerial logs: %s/runs/*/serial.log\n' "$results" "$TESTBED_DIR"
+if [ -z "$local_results" ]; then
+	printf '%s passed, %s failed, %s skipped\n' "$(grep -c '^pass' "$CHECK_RESULTS" || true)" \
+		"$(grep -c '^fail' "$CHECK_RESULTS" || true)" "$(grep -c '^skip' "$CHECK_RESULTS" || true)"
+	if grep -q '^fail' "$CHECK_RESULTS"; then
+		exit 1
+	fi
+fi
