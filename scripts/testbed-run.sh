@@ -113,6 +113,10 @@ last=$(grep -a -v '^[[:space:]]*$' "$run/serial.log" | tail -n 1 | tr -d '\r' | 
 				return
 			if (rc == "") {
 				row(cur, "", "fail", "no exit status: the run ended inside the test")
+			} else if (nsub && plan && nsub < plan) {
+				row(cur, "", "fail", "ended after " nsub " of " plan " subtests (exit status " rc ")" (asrt != "" ? ": " asrt : "") (msg != "" ? ": " msg : ""))
+			} else if (nsub) {
+				# The rows of the subtests say it all.
 			} else if (rc == 0) {
 				if (!nsub)
 					row(cur, "", "pass", "")
@@ -129,7 +133,7 @@ last=$(grep -a -v '^[[:space:]]*$' "$run/serial.log" | tail -n 1 | tr -d '\r' | 
 		}
 		{ sub(/\r$/, "") }
 		/^TESTBED-TEST / { flush_test(""); cur = $0; sub(/^TESTBED-TEST /, "", cur)
-			nsub = 0; asrt = ""; msg = ""; inasrt = 0; skipwhy = ""; next }
+			nsub = 0; plan = 0; asrt = ""; msg = ""; inasrt = 0; skipwhy = ""; next }
 		/^TESTBED-RC / { n = split($0, a, " "); flush_test(a[n]); next }
 		/^TESTBED-KLOG-BEGIN/ { flush_test(""); next }
 		cur == "" { next }
@@ -164,6 +168,7 @@ last=$(grep -a -v '^[[:space:]]*$' "$run/serial.log" | tail -n 1 | tr -d '\r' | 
 			row(cur, d, res, why); nsub++; asrt = ""; msg = ""; inasrt = 0
 			next
 		}
+		/^1\.\.[1-9][0-9]*$/ { plan = substr($0, 4) + 0; next }
 		/^1\.\.0 # (SKIP|skip)/ { skipwhy = $0; sub(/^1\.\.0 # (SKIP|skip)[[:space:]]*(- )?/, "", skipwhy); next }
 		/^# SKIP|^ok .* # SKIP/ { next }
 		END { if (cur != "") flush_test("") }

@@ -3,9 +3,12 @@
  * Test how KVM enumerates and emulates fixed counters.  From the host, check
  * leaf 0xA of KVM_GET_SUPPORTED_CPUID against the host's CPUID.  In guests
  * with PMU versions 2 to 6 and fixed counter configurations with holes, check
- * that exactly the fixed counters that exist count and are accepted by the
- * counter MSRs, RDPMC, FIXED_CTR_CTRL and the global PMU MSRs, and that all
- * other fixed counters #GP, as do the AnyThread bits.
+ * that exactly the fixed counters that exist are accepted by the counter
+ * MSRs, RDPMC, FIXED_CTR_CTRL and the global PMU MSRs, and that all other
+ * fixed counters #GP, as do the AnyThread bits.  That doesn't need counting.
+ * Separately, check that fixed counter 0 counts the instructions that KVM
+ * emulates (via the forced emulation prefix), and that all the fixed counters
+ * that exist count on hardware.
  *
  * Per the SDM, fixed counter i exists if CPUID.0xA.EDX[4:0] > i or, for
  * PerfMon v5+, if CPUID.0xA.ECX[i] is set; before v5, ECX is reserved and
@@ -14,6 +17,8 @@
  * library's PMU helpers consult ECX irrespective of the version, don't use
  * them to build expectations.
  */
+#include "kselftest_harness.h"
+
 #include "pmu.h"
 #include "processor.h"
 
@@ -22,10 +27,18 @@
 #define KVM_FIXED_COUNTERS		GENMASK_ULL(2, 0)
 
 #define NUM_LOOPS			1000
+#define NUM_FEP_INSNS			10
 
 #define X86_FEATURE_PMU_ANYTHREAD_DEPRECATED	KVM_X86_CPU_FEATURE(0xa, 0, EDX, 15)
 
+enum counting {
+	COUNT_NONE,
+	COUNT_FIXED0_FEP,	/* Fixed counter 0, instructions KVM emulates. */
+	COUNT_HW,		/* All fixed counters, in hardware. */
+};
+
 /* Set by the host for each vCPU. */
+static enum counting counting;
 static u8 guest_version;
 static u64 guest_fixed;
 static bool ignore_msrs;
@@ -53,12 +66,31 @@ static void guest_wrmsr_gp(u32 msr, u64 val)
 	guest_assert_access("WRMSR", msr, val, true, wrmsr_safe(msr, val));
 }
 
-/* A fixed counter that exists: it counts, and all its controls work. */
+/* Count with fixed counter i, return the minimum count expected. */
+static u64 guest_count(u8 i)
+{
+	int n;
+
+	if (counting == COUNT_NONE || (counting == COUNT_FIXED0_FEP && i))
+		return 0;
+
+	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, FIXED_PMC_GLOBAL_CTRL_ENABLE(i));
+	if (counting == COUNT_FIXED0_FEP) {
+		for (n = 0; n < NUM_FEP_INSNS; n++)
+			asm volatile(KVM_FEP "nop");
+	} else {
+		__asm__ __volatile__("loop ." : "+c"((int){NUM_LOOPS}));
+	}
+	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, 0);
+	return counting == COUNT_FIXED0_FEP ? NUM_FEP_INSNS : 1;
+}
+
+/* A fixed counter that exists: all its controls work, it counts if asked. */
 static void guest_test_counter(u8 i)
 {
 	u64 global = FIXED_PMC_GLOBAL_CTRL_ENABLE(i);
 	u32 msr = MSR_CORE_PERF_FIXED_CTR0 + i;
-	u64 val, pmc;
+	u64 val, pmc, min;
 	u8 vector;
 
 	wrmsr(msr, 0);
@@ -66,12 +98,10 @@ static void guest_test_counter(u8 i)
 	if (guest_version >= 4)
 		GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_INUSE), global);
 
-	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, global);
-	__asm__ __volatile__("loop ." : "+c"((int){NUM_LOOPS}));
-	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, 0);
-
+	min = guest_count(i);
 	val = rdmsr(msr);
-	__GUEST_ASSERT(val, "Fixed counter %u didn't count", i);
+	__GUEST_ASSERT(val >= min, "Fixed counter %u counted %lu, expected at least %lu",
+		       i, val, min);
 	vector = rdpmc_safe(INTEL_RDPMC_FIXED | i, &pmc);
 	__GUEST_ASSERT(!vector && pmc == val,
 		       "RDPMC of fixed counter %u: %s, 0x%lx, RDMSR 0x%lx",
@@ -192,7 +222,7 @@ static u64 kvm_fixed_counters(void)
  * KVM supports: as a bitmap in ECX for v5+, and as the contiguous counters up
  * to the first hole in EDX[4:0].
  */
-static void test_supported_cpuid(void)
+TEST(supported_cpuid)
 {
 	u8 host_version = this_cpu_property(X86_PROPERTY_PMU_VERSION);
 	u8 kvm_version = kvm_cpu_property(X86_PROPERTY_PMU_VERSION);
@@ -238,12 +268,14 @@ static void test_supported_cpuid(void)
 			    i, kvm_fixed & BIT_ULL(i) ? "missing from" : "in", kvm_fixed);
 }
 
-static void test_fixed_counters(u8 version, u8 nr_fixed, u32 bitmap)
+static void test_fixed_counters(u8 version, u8 nr_fixed, u32 bitmap,
+				enum counting c)
 {
 	u8 effective = min_t(u8, version, kvm_cpu_property(X86_PROPERTY_PMU_VERSION));
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 
+	counting = c;
 	guest_version = effective;
 	guest_fixed = fixed_counters_mask(effective, nr_fixed, bitmap) &
 		      kvm_fixed_counters();
@@ -260,6 +292,7 @@ static void test_fixed_counters(u8 version, u8 nr_fixed, u32 bitmap)
 	vcpu_set_cpuid_property(vcpu, X86_PROPERTY_PMU_NR_FIXED_COUNTERS, nr_fixed);
 	vcpu_set_cpuid_property(vcpu, X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK, bitmap);
 
+	sync_global_to_guest(vm, counting);
 	sync_global_to_guest(vm, guest_version);
 	sync_global_to_guest(vm, guest_fixed);
 	sync_global_to_guest(vm, ignore_msrs);
@@ -290,10 +323,49 @@ static const struct {
 	{ 2, 0, 0b111 },
 };
 
-int main(int argc, char *argv[])
+/*
+ * The CPUID.0xA.ECX bitmap, and what the configurations test, exist only for
+ * PerfMon v5: without a v5 KVM, every configuration degenerates to v2-v4.
+ */
+#define NO_V5 "KVM reports PMU version %u, the fixed counter bitmap needs v5"
+
+static void test_configs(enum counting c)
 {
 	int i;
 
+	for (i = 0; i < ARRAY_SIZE(configs); i++)
+		test_fixed_counters(configs[i].version, configs[i].nr_fixed,
+				    configs[i].bitmap, c);
+}
+
+/* Existence and faults, without counting. */
+TEST(existence)
+{
+	if (kvm_cpu_property(X86_PROPERTY_PMU_VERSION) < 5)
+		SKIP(return, NO_V5, kvm_cpu_property(X86_PROPERTY_PMU_VERSION));
+	test_configs(COUNT_NONE);
+}
+
+/* Fixed counter 0 counts instructions emulated by KVM, where it exists. */
+TEST(fixed0_counts_fep)
+{
+	if (!is_forced_emulation_enabled)
+		SKIP(return, "Forced emulation prefix disabled (kvm.force_emulation_prefix=0)");
+	if (kvm_cpu_property(X86_PROPERTY_PMU_VERSION) < 5)
+		SKIP(return, NO_V5, kvm_cpu_property(X86_PROPERTY_PMU_VERSION));
+	test_configs(COUNT_FIXED0_FEP);
+}
+
+/* All the fixed counters that exist count, in hardware. */
+TEST(all_count_hw)
+{
+	if (kvm_cpu_property(X86_PROPERTY_PMU_VERSION) < 5)
+		SKIP(return, NO_V5, kvm_cpu_property(X86_PROPERTY_PMU_VERSION));
+	test_configs(COUNT_HW);
+}
+
+int main(int argc, char *argv[])
+{
 	TEST_REQUIRE(kvm_is_pmu_enabled());
 	TEST_REQUIRE(host_cpu_is_intel);
 	TEST_REQUIRE(kvm_cpu_has_p(X86_PROPERTY_PMU_VERSION));
@@ -303,11 +375,5 @@ int main(int argc, char *argv[])
 
 	ignore_msrs = kvm_is_ignore_msrs();
 
-	test_supported_cpuid();
-
-	for (i = 0; i < ARRAY_SIZE(configs); i++)
-		test_fixed_counters(configs[i].version, configs[i].nr_fixed,
-				    configs[i].bitmap);
-
-	return 0;
+	return test_harness_run(argc, argv);
 }

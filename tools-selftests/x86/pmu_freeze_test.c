@@ -10,7 +10,14 @@
  *
  * Guest LBRs exist only on hosts without Arch LBR (i.e. before Sapphire
  * Rapids) and with the mediated vPMU disabled; the LBR tests skip elsewhere.
+ *
+ * The _fep variants count only instructions that KVM emulates, via the forced
+ * emulation prefix, so that they don't depend on the hardware counting (on
+ * hardware, counts include the instructions that the CPU retires).  They
+ * check the freeze bits, not the LBR stack, which only hardware records.
  */
+#include "kselftest_harness.h"
+
 #include "apic.h"
 #include "pmu.h"
 #include "processor.h"
@@ -21,8 +28,11 @@
 #define GLOBAL_STATUS_LBRS_FROZEN	BIT_ULL(58)
 #define GLOBAL_STATUS_COUNTERS_FROZEN	BIT_ULL(59)
 
-/* Instructions until counter 0 overflows. */
+/* Instructions until counter 0 overflows, and per spin(). */
 #define NR_INSNS_TO_OVERFLOW		10000
+#define NR_SPIN_INSNS			1000
+#define NR_FEP_INSNS_TO_OVERFLOW	100
+#define NR_FEP_SPIN_INSNS		10
 
 enum freeze_test {
 	TEST_FREEZE_COUNTERS,
@@ -33,14 +43,23 @@ enum freeze_test {
 /* Set by the host. */
 static enum freeze_test test;
 static bool guest_has_lbrs;
+static bool use_fep;
+
+static bool has_lbrs;
 
 static u64 nr_pmis;
 
+/* Instructions, emulated by KVM with use_fep. */
 static void spin(void)
 {
 	int i;
 
-	for (i = 0; i < 1000; i++)
+	if (use_fep) {
+		for (i = 0; i < NR_FEP_SPIN_INSNS; i++)
+			asm volatile(KVM_FEP "nop");
+		return;
+	}
+	for (i = 0; i < NR_SPIN_INSNS; i++)
 		asm volatile("nop");
 }
 
@@ -62,12 +81,14 @@ static void guest_assert_counter0_frozen(void)
 
 static void guest_assert_counter0_counts(void)
 {
+	u64 min = use_fep ? NR_FEP_SPIN_INSNS : 1;
 	u64 before = rdmsr(MSR_IA32_PERFCTR0), after;
 
 	spin();
 	after = rdmsr(MSR_IA32_PERFCTR0);
-	__GUEST_ASSERT(after > before,
-		       "Counter 0 doesn't count, 0x%lx => 0x%lx", before, after);
+	__GUEST_ASSERT(after - before >= min,
+		       "Counter 0 doesn't count, 0x%lx => 0x%lx, expected +%lu",
+		       before, after, min);
 }
 
 static void guest_pmi_freeze_counters(u64 status)
@@ -129,6 +150,14 @@ static void guest_pmi_freeze_lbrs(u64 status)
 	__GUEST_ASSERT(!(status & GLOBAL_STATUS_COUNTERS_FROZEN),
 		       "CTR_Frz set without Freeze_PerfMon_On_PMI, status = 0x%lx", status);
 	GUEST_ASSERT(debugctl & DEBUGCTLMSR_LBR);
+
+	/* LBR_Frz doesn't freeze the counters, acking it clears it. */
+	if (use_fep) {
+		guest_assert_counter0_counts();
+		wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, status);
+		GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_STATUS), 0);
+		return;
+	}
 	guest_assert_lbrs_frozen(true);
 
 	/*
@@ -161,7 +190,8 @@ static void guest_overflow_counter0(void)
 	int i;
 
 	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, 0);
-	wrmsr(MSR_IA32_PERFCTR0, -NR_INSNS_TO_OVERFLOW);
+	wrmsr(MSR_IA32_PERFCTR0, use_fep ? -NR_FEP_INSNS_TO_OVERFLOW :
+					   -NR_INSNS_TO_OVERFLOW);
 	wrmsr(MSR_P6_EVNTSEL0, INTEL_ARCH_INSTRUCTIONS_RETIRED |
 	      ARCH_PERFMON_EVENTSEL_OS | ARCH_PERFMON_EVENTSEL_INT |
 	      ARCH_PERFMON_EVENTSEL_ENABLE);
@@ -195,6 +225,7 @@ static void guest_code(u64 debugctl)
  */
 static void guest_code_restored(void)
 {
+	bool lbr_records = guest_has_lbrs && !use_fep;
 	u64 frozen = GLOBAL_STATUS_COUNTERS_FROZEN;
 
 	if (guest_has_lbrs)
@@ -202,22 +233,22 @@ static void guest_code_restored(void)
 
 	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_STATUS), frozen);
 	guest_assert_counter0_frozen();
-	if (guest_has_lbrs)
+	if (lbr_records)
 		guest_assert_lbrs_frozen(false);
 
 	wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, frozen);
 	guest_assert_counter0_counts();
-	if (guest_has_lbrs)
+	if (lbr_records)
 		guest_assert_lbrs_record();
 
 	wrmsr(MSR_CORE_PERF_GLOBAL_STATUS_SET, frozen);
 	guest_assert_counter0_frozen();
-	if (guest_has_lbrs)
+	if (lbr_records)
 		guest_assert_lbrs_frozen(true);
 
 	wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, frozen);
 	guest_assert_counter0_counts();
-	if (guest_has_lbrs)
+	if (lbr_records)
 		guest_assert_lbrs_record();
 	GUEST_DONE();
 }
@@ -250,7 +281,7 @@ static void run_vcpu(struct kvm_vcpu *vcpu)
 }
 
 static struct kvm_vcpu *create_vcpu(struct kvm_vm **vm, void *guest_code,
-				    u8 version, enum freeze_test t)
+				    u8 version, enum freeze_test t, bool fep)
 {
 	struct kvm_vcpu *vcpu;
 
@@ -258,30 +289,32 @@ static struct kvm_vcpu *create_vcpu(struct kvm_vm **vm, void *guest_code,
 	vm_install_exception_handler(*vm, PMI_VECTOR, guest_pmi_handler);
 	vcpu_set_cpuid_property(vcpu, X86_PROPERTY_PMU_VERSION, version);
 	test = t;
+	use_fep = fep;
 	sync_global_to_guest(*vm, test);
+	sync_global_to_guest(*vm, use_fep);
 	return vcpu;
 }
 
-static void test_freeze(enum freeze_test t, u64 debugctl)
+static void test_freeze(enum freeze_test t, u64 debugctl, bool fep)
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 
-	vcpu = create_vcpu(&vm, guest_code, 4, t);
+	vcpu = create_vcpu(&vm, guest_code, 4, t, fep);
 	vcpu_args_set(vcpu, 1, debugctl);
 	run_vcpu(vcpu);
 	kvm_vm_free(vm);
 }
 
 /* Userspace restores a frozen state, the vCPU must be frozen. */
-static void test_restored_freeze(bool has_lbrs)
+static void test_restored_freeze(bool fep)
 {
 	u64 debugctl = DEBUGCTLMSR_FREEZE_PERFMON_ON_PMI;
 	u64 status = GLOBAL_STATUS_COUNTERS_FROZEN;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 
-	vcpu = create_vcpu(&vm, guest_code_restored, 4, TEST_RESTORED_FREEZE);
+	vcpu = create_vcpu(&vm, guest_code_restored, 4, TEST_RESTORED_FREEZE, fep);
 	guest_has_lbrs = has_lbrs;
 	sync_global_to_guest(vm, guest_has_lbrs);
 
@@ -306,13 +339,64 @@ static void test_restored_freeze(bool has_lbrs)
 	kvm_vm_free(vm);
 }
 
-int main(int argc, char *argv[])
+#define NO_FEP	"Forced emulation prefix disabled (kvm.force_emulation_prefix=0)"
+#define NO_LBRS	"No guest LBRs (need a host without Arch LBR, enable_mediated_pmu=0)"
+
+TEST(legacy_freeze_perfmon_reserved)
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	bool has_lbrs = false;
 	u8 v;
 
+	for (v = 2; v < 4; v++) {
+		vcpu = create_vcpu(&vm, guest_code_legacy, v, TEST_FREEZE_COUNTERS, false);
+		run_vcpu(vcpu);
+		kvm_vm_free(vm);
+	}
+}
+
+TEST(freeze_counters)
+{
+	test_freeze(TEST_FREEZE_COUNTERS, DEBUGCTLMSR_FREEZE_PERFMON_ON_PMI, false);
+}
+
+TEST(freeze_counters_fep)
+{
+	if (!is_forced_emulation_enabled)
+		SKIP(return, NO_FEP);
+	test_freeze(TEST_FREEZE_COUNTERS, DEBUGCTLMSR_FREEZE_PERFMON_ON_PMI, true);
+}
+
+TEST(restored_freeze)
+{
+	test_restored_freeze(false);
+}
+
+TEST(restored_freeze_fep)
+{
+	if (!is_forced_emulation_enabled)
+		SKIP(return, NO_FEP);
+	test_restored_freeze(true);
+}
+
+TEST(freeze_lbrs)
+{
+	if (!has_lbrs)
+		SKIP(return, NO_LBRS);
+	test_freeze(TEST_FREEZE_LBRS, DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI, false);
+}
+
+TEST(freeze_lbrs_fep)
+{
+	if (!is_forced_emulation_enabled)
+		SKIP(return, NO_FEP);
+	if (!has_lbrs)
+		SKIP(return, NO_LBRS);
+	test_freeze(TEST_FREEZE_LBRS, DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI, true);
+}
+
+int main(int argc, char *argv[])
+{
 	TEST_REQUIRE(kvm_is_pmu_enabled());
 	TEST_REQUIRE(host_cpu_is_intel);
 
@@ -329,20 +413,5 @@ int main(int argc, char *argv[])
 	if (kvm_cpu_has(X86_FEATURE_PDCM))
 		has_lbrs = kvm_get_feature_msr(MSR_IA32_PERF_CAPABILITIES) & PMU_CAP_LBR_FMT;
 
-	for (v = 2; v < 4; v++) {
-		vcpu = create_vcpu(&vm, guest_code_legacy, v, TEST_FREEZE_COUNTERS);
-		run_vcpu(vcpu);
-		kvm_vm_free(vm);
-	}
-
-	test_freeze(TEST_FREEZE_COUNTERS, DEBUGCTLMSR_FREEZE_PERFMON_ON_PMI);
-	test_restored_freeze(has_lbrs);
-
-	if (!has_lbrs) {
-		print_skip("No guest LBRs (need a host without Arch LBR, enable_mediated_pmu=0)");
-		return 0;
-	}
-	test_freeze(TEST_FREEZE_LBRS, DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI);
-
-	return 0;
+	return test_harness_run(argc, argv);
 }
