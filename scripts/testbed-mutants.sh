@@ -52,7 +52,7 @@ survived=0
 for m in "${mutants[@]}"; do
 	patch=$TESTBED_SRC/mutants/$m.patch
 	[ -f "$patch" ] || die "no mutant $patch"
-	line=$(grep -E "\|[[:space:]]*$m\.patch[[:space:]]*$" "$TESTBED_SRC/features" | sed -n '1,1p') || true
+	line=$(awk -F' [|] ' -v p="$m.patch" '!/^#/ && $3 == p { print; exit }' "$TESTBED_SRC/features")
 	[ -n "$line" ] || die "testbed/features names no feature for the mutant $m.patch"
 	feat=$(cut -d'|' -f1 <<< "$line" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
 	IFS=, read -r -a subs <<< "$(cut -d'|' -f2 <<< "$line")"
@@ -97,7 +97,8 @@ for m in "${mutants[@]}"; do
 		report pass "mutant $m killed ($feat) on $run" "$(printf '%s; ' "${caught[@]}")"
 		killed=$((killed + 1))
 	else
-		report fail "mutant $m survived ($feat) on $run" "no listed subtest (${subs[*]:-none}) passes on the series and fails with it"
+		listed=$(cut -d'|' -f2 <<< "$line" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
+		report fail "mutant $m survived ($feat) on $run" "no listed subtest (${listed:-none}) passes on the series and fails with it"
 		survived=$((survived + 1))
 	fi
 	step_done

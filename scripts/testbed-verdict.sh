@@ -134,7 +134,9 @@ while IFS=$'\x1f' read -r m f tree t st res why; do
 		esac
 		continue
 	fi
-	base=${base_res["$mf"$'\t'"$key"]:-none}
+	# A test that ended before its harness ran on the base has one row
+	# for the whole test there: that is the base's result of each subtest.
+	base=${base_res["$mf"$'\t'"$key"]:-${base_res["$mf"$'\t'"$t"]:-none}}
 	listed=
 	for ((i = 0; i < n; i++)); do
 		# shellcheck disable=SC2053 # the pattern is a glob
