@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # /init of the testbed's initramfs (busybox sh), inside the emulated host:
-# load kvm and kvm_intel for the flavour named on the kernel command line
-# (testbed.flavour=perf|mediated), run each PMU selftest listed in
+# load kvm (enable_pmu=1, force_emulation_prefix=1, halt_poll_ns=0: a
+# halted vCPU blocks) and kvm_intel for the flavour named on the kernel
+# command line (testbed.flavour=perf|mediated), run each PMU selftest in
 # /tests/list, print the kernel log from the module load on, and power off.
 # Everything goes to the serial console, between markers that
 # scripts/testbed-run.sh parses:
@@ -53,9 +54,15 @@ for p in kvm/enable_pmu kvm/force_emulation_prefix kvm_intel/enable_mediated_pmu
 	echo "TESTBED-PARAM ${p%%/*}.${p#*/}=$(cat /sys/module/${p%%/*}/parameters/${p#*/} 2>/dev/null || echo missing)"
 done
 
+# kselftest TAP: one line per test (after its markers); the tests' own
+# output, with the TAP lines of their subtests, is printed as it comes.
 cd /tests
+echo "TAP version 13"
+echo "1..$(grep -c . /tests/list)"
+n=0
 while read -r t; do
 	[ -n "$t" ] || continue
+	n=$((n + 1))
 	echo "TESTBED-TEST $t"
 	if [ -x "./$t" ]; then
 		"./$t" < /dev/null
@@ -65,6 +72,11 @@ while read -r t; do
 		rc=127
 	fi
 	echo "TESTBED-RC $t $rc"
+	case $rc in
+	0) echo "ok $n $t" ;;
+	4) echo "ok $n $t # SKIP" ;;
+	*) echo "not ok $n $t # exit status $rc" ;;
+	esac
 done < /tests/list
 
 echo "TESTBED-KLOG-BEGIN"
