@@ -7,11 +7,13 @@
 # testbed-image.sh.  The run is killed (its whole process group) after
 # TESTBED_TIMEOUT seconds (default 900) or at a second boot banner.
 #
-# Output, written only when the run is complete (a killed or failed run
-# leaves nothing that a later run trusts): $TESTBED_DIR/runs/<name>/
+# Output, moved into place when the run has ended (a run that was killed,
+# rebooted or did not finish gets no key: no later run trusts it):
+# $TESTBED_DIR/runs/<name>/
 #   serial.log   the console
 #   results.tsv  model, flavour, tree, test, subtest, result, reason
-#   key          what the results were made from (given as KEY)
+#   key          what the results were made from (given as KEY); only for a
+#                run that finished, so that any other is run again next time
 #
 # Usage: testbed-run.sh MODEL FLAVOUR TREE KEY
 
@@ -217,7 +219,11 @@ last=$(grep -a -v '^[[:space:]]*$' "$run/serial.log" | tail -n 1 | tr -d '\r' | 
 	fi
 } >> "$run/results.tsv"
 
-printf '%s\n' "$key" > "$run/key"
+# Only a run that finished is kept for later runs: without a key file, the
+# next "make testbed" runs it again (its failure still counts now).
+if [ -z "$verdict" ] && grep -q '^TESTBED-DONE' "$run/serial.log"; then
+	printf '%s\n' "$key" > "$run/key"
+fi
 printf '%s\n' "$secs" > "$run/seconds"
 rm -f "$run/rc" "$run/term.out"
 mv "$run" "$final"
