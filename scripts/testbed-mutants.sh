@@ -81,6 +81,8 @@ for m in "${mutants[@]}"; do
 		die "the run of the mutant $m failed before writing results"
 	mres=$TESTBED_DIR/runs/$model-$flavour-mutant-$m/results.tsv
 	caught=()
+	broken=$(awk -F'\t' '($4 == "(run)" || $4 == "(setup)") && $6 == "fail" { print $4 ": " $7 }' "$mres" | sed -n '1,1p')
+	[ -z "$broken" ] || die "the run of the mutant $m did not work, so it proves nothing: $broken"
 	for s in "${subs[@]}"; do
 		s=$(sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' <<< "$s")
 		case "$s" in

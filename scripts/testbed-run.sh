@@ -25,6 +25,8 @@ flavour=${2:-}
 tree=${3:-}
 key=${4:-}
 [ -n "$key" ] || die "usage: $PROG MODEL perf|mediated base|series KEY"
+# Whatever happens below, no earlier result of this run survives it.
+rm -rf "$TESTBED_DIR/runs/$model-$flavour-$tree"
 msrs=$TESTBED_SRC/msrs/$model.msrs
 [ -f "$msrs" ] || die "no MSR file for the CPU model '$model' ($msrs)"
 [ -f "$TESTBED_SRC/msrs/$flavour.msrs" ] || die "no MSR file for the vPMU flavour '$flavour' ($TESTBED_SRC/msrs/$flavour.msrs)"
@@ -96,6 +98,9 @@ while kill -0 "$pgid" 2>/dev/null; do
 done
 stop_bochs
 trap 'rm -rf "$run"' EXIT
+if [ -z "$verdict" ] && [ "$(grep -c '^Linux version ' "$run/serial.log")" -gt 1 ]; then
+	verdict="second boot banner: the emulated host rebooted"
+fi
 secs=$(( $(date +%s) - t0 ))
 # The console's line ends are CR LF.
 tr -d '\r' < "$run/serial.log" > "$run/serial.txt"
@@ -115,8 +120,10 @@ last=$(grep -a -v '^[[:space:]]*$' "$run/serial.log" | tail -n 1 | tr -d '\r' | 
 				return
 			if (rc == "") {
 				row(cur, "", "fail", "no exit status: the run ended inside the test")
-			} else if (nsub && plan && nsub < plan) {
-				row(cur, "", "fail", "ended after " nsub " of " plan " subtests (exit status " rc ")" (asrt != "" ? ": " asrt : "") (msg != "" ? ": " msg : ""))
+			} else if (nsub && plan && nsub != plan) {
+				row(cur, "", "fail", "ran " nsub " of " plan " subtests (exit status " rc ")" (asrt != "" ? ": " asrt : "") (msg != "" ? ": " msg : ""))
+			} else if (nsub && rc != 0 && rc != 4 && !nfail) {
+				row(cur, "", "fail", "every subtest passed or skipped, but the test exited with status " rc (asrt != "" ? ": " asrt : "") (msg != "" ? ": " msg : ""))
 			} else if (nsub) {
 				# The rows of the subtests say it all.
 			} else if (rc == 0) {
@@ -135,7 +142,7 @@ last=$(grep -a -v '^[[:space:]]*$' "$run/serial.log" | tail -n 1 | tr -d '\r' | 
 		}
 		{ sub(/\r$/, "") }
 		/^TESTBED-TEST / { flush_test(""); cur = $0; sub(/^TESTBED-TEST /, "", cur)
-			nsub = 0; plan = 0; asrt = ""; msg = ""; inasrt = 0; skipwhy = ""; next }
+			nsub = 0; nfail = 0; plan = 0; asrt = ""; msg = ""; inasrt = 0; skipwhy = ""; next }
 		/^TESTBED-RC / { n = split($0, a, " "); flush_test(a[n]); next }
 		/^TESTBED-KLOG-BEGIN/ { flush_test(""); next }
 		cur == "" { next }
@@ -159,11 +166,13 @@ last=$(grep -a -v '^[[:space:]]*$' "$run/serial.log" | tail -n 1 | tr -d '\r' | 
 			res = ($0 ~ /^not ok/) ? "fail" : "pass"
 			d = $0; sub(/^(not )?ok [0-9]+ /, "", d)
 			why = ""
-			if (d ~ / # (SKIP|skip)/) {
-				why = d; sub(/.* # (SKIP|skip)[[:space:]]*/, "", why)
-				sub(/ # (SKIP|skip).*/, "", d)
+			if (d ~ / # (SKIP|skip|XFAIL|TODO)/) {
+				why = d; sub(/.* # /, "", why)
+				sub(/ # (SKIP|skip|XFAIL|TODO).*/, "", d)
 				res = "skip"
 			}
+			if (res == "fail")
+				nfail++
 			if (res == "fail" && asrt != "") {
 				why = asrt (msg != "" ? ": " msg : "")
 			}
@@ -204,7 +213,15 @@ last=$(grep -a -v '^[[:space:]]*$' "$run/serial.log" | tail -n 1 | tr -d '\r' | 
 # before it (boot), only the lines testbed/boot-noise allows.
 {
 	pat='WARNING:|BUG:|Oops|general protection|unchecked MSR access|Kernel panic'
-	after=$(sed -n '/testbed: loading kvm and kvm_intel/,$p' "$run/serial.log" | grep -a -E "$pat" | sed -n '1,3p' | tr -d '\r' | tr '\t\n' '  ') || true
+	# From the init on: the console (an oops or a panic reaches it) and
+	# the dump of the kernel log since the module load (WARNs and the
+	# like reach only the log, see testbed/init.sh).
+	after=$(sed -n '/^TESTBED-INIT /,$p' "$run/serial.log" | grep -a -E "$pat" | sed -n '1,3p' | tr '\t\n' '  ') || true
+	klog=$(sed -n '/^TESTBED-KLOG-BEGIN/,/^TESTBED-KLOG-END/p' "$run/serial.log")
+	if [ -z "$after" ] && { ! grep -q '^TESTBED-KLOG-END' <<< "$klog" ||
+	   ! grep -q 'testbed: loading kvm and kvm_intel' <<< "$klog"; }; then
+		after="no complete kernel log since the module load (the run ended before its dump, or the log lost the start)"
+	fi
 	before=$(sed -n '1,/^TESTBED-INIT /p' "$run/serial.log" | tr -d '\r' | grep -a -E "$pat" |
 		grep -a -v -x -F -f <(sed -e '/^#/d' -e '/^$/d' "$TESTBED_SRC/boot-noise") | sed -n '1,3p' | tr '\t\n' '  ') || true
 	if [ -n "$after" ]; then
@@ -226,6 +243,7 @@ if [ -z "$verdict" ] && grep -q '^TESTBED-DONE' "$run/serial.log"; then
 fi
 printf '%s\n' "$secs" > "$run/seconds"
 rm -f "$run/rc" "$run/term.out"
-mv "$run" "$final"
+rm -rf "$final"
+mv -T "$run" "$final"
 trap - EXIT
 msg "$name: $(cut -f6 "$final/results.tsv" | sort | uniq -c | tr -s ' \n' ' ')in ${secs}s ($final)"

@@ -56,7 +56,14 @@ inputs_of() {
 		done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TESTBED_SRC/tests")
 		sha1sum "$TESTBED_SRC/tests" "$TESTBED_SRC/init.sh" "$TESTBED_SRC/bochsrc.in" \
 			"$TESTBED_SRC/boot-noise" "$TESTBED_SRC/msrs/$model.msrs" \
-			"$TESTBED_SRC/msrs/$flavour.msrs" "$S/testbed-image.sh" "$S/testbed-run.sh"
+			"$TESTBED_SRC/msrs/$flavour.msrs" "$S/testbed-image.sh" "$S/testbed-run.sh" \
+			"$S/lib.sh" /bin/busybox
+		# The shared libraries the initramfs gets (testbed-image.sh).
+		while IFS= read -r t; do
+			ldd "$TESTBED_DIR/selftests/$t"
+		done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TESTBED_SRC/tests") |
+			sed -n -E 's#^[[:space:]]*([^[:space:]]+ => )?(/[^[:space:]]+) \(0x.*#\2#p' |
+			sort -u | xargs -r sha1sum
 		sed -n 's/^\(tree\|source_tree\|config\|release\)=/&/p' "$TESTBED_DIR/$tree/kernel.id"
 		dpkg-query -W -f '${Package} ${Version}\n' bochs bochs-term bochsbios vgabios busybox-static grub-pc-bin 2>&1
 		printf 'timeout %s\n' "${TESTBED_TIMEOUT:-900}"
@@ -82,6 +89,8 @@ if [ ${#todo[@]} -gt 0 ]; then
 	step "testbed: ${#todo[@]} emulator run(s), $TJOBS at a time"
 	pids=()
 	for job in "${todo[@]}"; do
+		read -r jm jf jt _ <<< "$job"
+		rm -rf "$TESTBED_DIR/runs/$jm-$jf-$jt"
 		# shellcheck disable=SC2086 # model, flavour, tree, key
 		"$S/testbed-run.sh" $job &
 		pids+=($!)

@@ -34,8 +34,9 @@ for arg in $(cat /proc/cmdline); do
 done
 echo "TESTBED-INIT $flavour $tree"
 
-# Kernel messages go to the log, not between the tests' lines; an oops or a
-# panic still reaches the console.
+# Kernel messages go to the log, not between the tests' lines: an oops or a
+# panic still reaches the console (console_verbose()), WARNs and the like
+# only the log, which is printed at the end (TESTBED-KLOG-*).
 dmesg -n 1
 echo "testbed: loading kvm and kvm_intel" > /dev/kmsg
 case "$flavour" in
