@@ -9,6 +9,12 @@
 # Debian bookworm's sparse 0.6.4 lacks.  When the installed sparse cannot
 # parse it, build sparse from Debian's newest source package (sid) into the
 # cache; apt runs with a private configuration for that download.
+#
+# busybox: the testbed's initramfs needs a static busybox with poweroff.
+# The machine may have Debian's dynamic 'busybox' package at /bin/busybox,
+# and installing 'busybox-static' would remove it, so the binary package
+# 'busybox-static' of the machine's Debian release is downloaded (private
+# apt configuration) and unpacked into the cache instead.
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -45,7 +51,6 @@ bochs /usr/bin/bochs
 bochs-term /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_term_gui.so
 bochsbios /usr/share/bochs/BIOS-bochs-latest
 vgabios /usr/share/vgabios/vgabios.bin
-busybox-static /bin/busybox
 grub-pc-bin /usr/lib/grub/i386-pc/modinfo.sh
 grub-common grub-mkrescue
 xorriso xorriso
@@ -129,4 +134,39 @@ if ! sparse_ok sparse && ! { [ -x "$SPARSE_DIR/sparse" ] && sparse_ok "$SPARSE_D
 	cp "$srcdir/sparse" "$SPARSE_DIR/sparse"
 	step_done
 fi
-msg "tools ready (sparse: $(sparse_bin))"
+# A static busybox that has the poweroff applet?
+busybox_ok() {
+	[ -x "$1" ] && "$1" --list 2>/dev/null | grep -qx poweroff && ! ldd "$1" >/dev/null 2>&1
+}
+
+BB_DIR=$CACHE/tools/busybox
+if ! busybox_ok "$BB_DIR/bin/busybox"; then
+	step "unpack Debian's busybox-static into the cache"
+	codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null | tr -d '"')
+	[ -n "$codename" ] || die "/etc/os-release names no VERSION_CODENAME: cannot pick the Debian release for 'busybox-static'"
+	mirror=$(debian_mirror) || exit 1
+	btmp=$(mktemp -d "$CACHE/busybox.XXXXXX")
+	trap 'rm -rf "${tmp:-}" "$btmp"' EXIT
+	mkdir -p "$btmp/lists/partial" "$btmp/cache/archives/partial"
+	printf 'deb %s %s main\n' "$mirror" "$codename" > "$btmp/sources.list"
+	bopts=(-o "Dir::Etc::SourceList=$btmp/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
+	       -o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=/dev/null"
+	       -o "Dir::State::Lists=$btmp/lists" -o "Dir::Cache=$btmp/cache"
+	       -o "Dir::State::Status=/dev/null" -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
+	if ! { apt-get "${bopts[@]}" -q update > "$btmp/apt.log" 2>&1 &&
+	       (cd "$btmp" && apt-get "${bopts[@]}" -q download busybox-static >> "$btmp/apt.log" 2>&1); }; then
+		cat "$btmp/apt.log" >&2
+		die "cannot download the Debian package 'busybox-static' ($codename, $mirror)"
+	fi
+	deb=$(find "$btmp" -maxdepth 1 -name 'busybox-static_*.deb' | sed -n '1,1p')
+	[ -n "$deb" ] || die "apt-get download left no busybox-static_*.deb in $btmp"
+	dpkg-deb -x "$deb" "$btmp/root"
+	busybox_ok "$btmp/root/bin/busybox" ||
+		die "$deb has no static busybox with poweroff at /bin/busybox"
+	rm -rf "$BB_DIR"
+	mkdir -p "$BB_DIR/bin"
+	cp "$btmp/root/bin/busybox" "$BB_DIR/bin/busybox"
+	dpkg-deb -f "$deb" Version > "$BB_DIR/version"
+	step_done
+fi
+msg "tools ready (sparse: $(sparse_bin), busybox: $BB_DIR/bin/busybox $(cat "$BB_DIR/version" 2>/dev/null))"

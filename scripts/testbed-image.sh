@@ -31,12 +31,12 @@ need_cmd grub-mkrescue grub-common
 need_cmd xorriso xorriso
 need_cmd mformat mtools
 [ -d /usr/lib/grub/i386-pc ] || die "/usr/lib/grub/i386-pc is missing: install the Debian package 'grub-pc-bin' (or run 'make deps')"
-bb=/bin/busybox
+bb=$CACHE/tools/busybox/bin/busybox
 if ! { [ -x "$bb" ] && "$bb" --list 2>/dev/null | grep -qx poweroff; }; then
-	die "$bb is not a full busybox: install the Debian package 'busybox-static' (or run 'make deps')"
+	die "$bb is missing or has no poweroff applet: run 'make deps' (it unpacks Debian's busybox-static there)"
 fi
 if ldd "$bb" >/dev/null 2>&1; then
-	die "$bb is dynamically linked: install the Debian package 'busybox-static' (or run 'make deps')"
+	die "$bb is dynamically linked: run 'make deps' (it unpacks Debian's busybox-static there)"
 fi
 
 dir=$TESTBED_DIR/$tree

@@ -57,7 +57,7 @@ inputs_of() {
 		sha1sum "$TESTBED_SRC/tests" "$TESTBED_SRC/init.sh" "$TESTBED_SRC/bochsrc.in" \
 			"$TESTBED_SRC/boot-noise" "$TESTBED_SRC/msrs/$model.msrs" \
 			"$TESTBED_SRC/msrs/$flavour.msrs" "$S/testbed-image.sh" "$S/testbed-run.sh" \
-			"$S/lib.sh" /bin/busybox
+			"$S/lib.sh" "$CACHE/tools/busybox/bin/busybox"
 		# The shared libraries the initramfs gets (testbed-image.sh).
 		while IFS= read -r t; do
 			ldd "$TESTBED_DIR/selftests/$t"
@@ -65,7 +65,8 @@ inputs_of() {
 			sed -n -E 's#^[[:space:]]*([^[:space:]]+ => )?(/[^[:space:]]+) \(0x.*#\2#p' |
 			sort -u | xargs -r sha1sum
 		sed -n 's/^\(tree\|source_tree\|config\|release\)=/&/p' "$TESTBED_DIR/$tree/kernel.id"
-		dpkg-query -W -f '${Package} ${Version}\n' bochs bochs-term bochsbios vgabios busybox-static grub-pc-bin 2>&1
+		dpkg-query -W -f '${Package} ${Version}\n' bochs bochs-term bochsbios vgabios grub-pc-bin 2>&1
+		printf 'busybox-static %s\n' "$(cat "$CACHE/tools/busybox/version" 2>/dev/null)"
 		printf 'timeout %s\n' "${TESTBED_TIMEOUT:-900}"
 	} | sed "s#$TESTBED_DIR/##" | sha1sum | cut -c1-40
 }
