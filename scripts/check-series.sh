@@ -43,7 +43,7 @@ else
 	problems=()
 	grep -q '\*\*\* SUBJECT HERE \*\*\*' "$cover" && problems+=("subject not filled in")
 	grep -q '\*\*\* BLURB HERE \*\*\*' "$cover" && problems+=("blurb not filled in")
-	n=$(sed -n 's/^Subject: \[PATCH[^]]* 0*\/\([0-9]*\)\].*/\1/p' "$cover" | sed -n '1,1p')
+	n=$(sed -n -E 's/^Subject: \[(RFC )?PATCH[^]]* 0*\/([0-9]+)\].*/\2/p' "$cover" | sed -n '1,1p')
 	[ "${n:-x}" = "${#listed[@]}" ] ||
 		problems+=("subject says ${n:-no} patches, series has ${#listed[@]}")
 	if [ -n "${KERNEL_SRC:-}" ]; then
@@ -63,7 +63,7 @@ else
 	done
 	grep -q 'KVM before.*KVM after' "$cover" ||
 		problems+=("no feature table ('KVM before', 'KVM after' columns)")
-	grep -qE '^Subject: \[PATCH[^]]*\] KVM: ' "$cover" ||
+	grep -qE '^Subject: \[(RFC )?PATCH[^]]*\] KVM: ' "$cover" ||
 		problems+=("the subject does not start with 'KVM: '")
 	if [ ${#listed[@]} -gt 0 ]; then
 		grep -qE '^[^ ].* \([0-9]+\):$' "$cover" || problems+=("no shortlog")

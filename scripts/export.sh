@@ -45,11 +45,13 @@ if [ -n "${KERNEL_SRC:-}" ]; then
 fi
 
 # Options pinned so that the output does not depend on the user's config.
+# "RFC PATCH": the series has not run on Intel hardware, and the handbook
+# wants untested work tagged RFC.
 fp() {
 	git -C "$tree" -c diff.noprefix=false -c diff.mnemonicPrefix=false \
 		-c format.signOff=false -c format.thread=false -c format.headers= \
 		-c format.useAutoBase=false \
-		-c format.subjectPrefix=PATCH -c format.suffix=.patch \
+		-c format.subjectPrefix='RFC PATCH' -c format.suffix=.patch \
 		-c diff.renames=true -c diff.algorithm=myers \
 		"$@"
 }

@@ -5,7 +5,9 @@
  * with PMU versions 2 to 6 and fixed counter configurations with holes, check
  * that exactly the fixed counters that exist are accepted by the counter
  * MSRs, RDPMC, FIXED_CTR_CTRL and the global PMU MSRs, and that all other
- * fixed counters #GP, as do the AnyThread bits.  That doesn't need counting.
+ * fixed counters #GP.  Check that the AnyThread bits #GP, unless the vCPU
+ * enumerates AnyThread deprecation with v5, in which case KVM drops them.
+ * That doesn't need counting.
  * Separately, check that fixed counter 0 counts the instructions that KVM
  * emulates (via the forced emulation prefix), and that all the fixed counters
  * that exist count on hardware.
@@ -13,7 +15,8 @@
  * Per the SDM, fixed counter i exists if CPUID.0xA.EDX[4:0] > i or, for
  * PerfMon v5+, if CPUID.0xA.ECX[i] is set; before v5, ECX is reserved and
  * must be ignored.  KVM emulates the lesser of the guest's version and the
- * version KVM reports, and only fixed counters that KVM supports exist.  The
+ * version KVM reports, v2 instead of v3 or v4, and only fixed counters that
+ * KVM supports exist.  The
  * library's PMU helpers consult ECX irrespective of the version, don't use
  * them to build expectations.
  */
@@ -40,6 +43,7 @@ enum counting {
 /* Set by the host for each vCPU. */
 static enum counting counting;
 static u8 guest_version;
+static bool guest_anythread_dropped;
 static u64 guest_fixed;
 static bool ignore_msrs;
 static bool status_reset_passthrough;
@@ -107,9 +111,15 @@ static void guest_test_counter(u8 i)
 		       "RDPMC of fixed counter %u: %s, 0x%lx, RDMSR 0x%lx",
 		       i, ex_str(vector), pmc, val);
 
-	/* AnyThread is reserved, whatever the version. */
-	guest_wrmsr_gp(MSR_CORE_PERF_FIXED_CTR_CTRL,
-		       FIXED_PMC_CTRL(i, FIXED_PMC_KERNEL | FIXED_PMC_ANYTHREAD));
+	/* AnyThread is dropped if deprecated, reserved otherwise. */
+	val = FIXED_PMC_CTRL(i, FIXED_PMC_KERNEL | FIXED_PMC_ANYTHREAD);
+	if (guest_anythread_dropped) {
+		wrmsr(MSR_CORE_PERF_FIXED_CTR_CTRL, val);
+		GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_FIXED_CTR_CTRL),
+				FIXED_PMC_CTRL(i, FIXED_PMC_KERNEL));
+	} else {
+		guest_wrmsr_gp(MSR_CORE_PERF_FIXED_CTR_CTRL, val);
+	}
 
 	wrmsr(MSR_CORE_PERF_FIXED_CTR_CTRL, 0);
 	wrmsr(msr, 0);
@@ -162,6 +172,7 @@ static void guest_test_missing_counter(u8 i)
 static void guest_code(void)
 {
 	u64 all = guest_fixed << 32;
+	u64 val;
 	u8 i;
 
 	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_STATUS), 0);
@@ -178,10 +189,15 @@ static void guest_code(void)
 	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_CTRL), all);
 	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, 0);
 
-	/* AnyThread is reserved in the event selectors too. */
-	guest_wrmsr_gp(MSR_P6_EVNTSEL0, INTEL_ARCH_CPU_CYCLES |
-					ARCH_PERFMON_EVENTSEL_OS |
-					ARCH_PERFMON_EVENTSEL_ANY);
+	/* Likewise in the event selectors. */
+	val = INTEL_ARCH_CPU_CYCLES | ARCH_PERFMON_EVENTSEL_OS;
+	if (guest_anythread_dropped) {
+		wrmsr(MSR_P6_EVNTSEL0, val | ARCH_PERFMON_EVENTSEL_ANY);
+		GUEST_ASSERT_EQ(rdmsr(MSR_P6_EVNTSEL0), val);
+		wrmsr(MSR_P6_EVNTSEL0, 0);
+	} else {
+		guest_wrmsr_gp(MSR_P6_EVNTSEL0, val | ARCH_PERFMON_EVENTSEL_ANY);
+	}
 	GUEST_DONE();
 }
 
@@ -218,14 +234,15 @@ static u64 kvm_fixed_counters(void)
 }
 
 /*
- * KVM reports the host's version, up to 5, and the host's fixed counters that
- * KVM supports: as a bitmap in ECX for v5+, and as the contiguous counters up
+ * KVM reports v5 on v4+ hosts and v2 at most otherwise, and the host's fixed
+ * counters that KVM supports: as a bitmap in ECX for v5+, and as the contiguous counters up
  * to the first hole in EDX[4:0].
  */
 TEST(supported_cpuid)
 {
 	u8 host_version = this_cpu_property(X86_PROPERTY_PMU_VERSION);
 	u8 kvm_version = kvm_cpu_property(X86_PROPERTY_PMU_VERSION);
+	u8 expected_version = host_version >= 4 ? 5 : min_t(u8, host_version, 2);
 	u8 nr_fixed = kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS);
 	u32 bitmap = kvm_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK);
 	u64 host_fixed = host_fixed_counters();
@@ -235,9 +252,9 @@ TEST(supported_cpuid)
 	pr_info("Host: PMU version %u, fixed counters 0x%lx; KVM: version %u, EDX[4:0] %u, ECX 0x%x\n",
 		host_version, host_fixed, kvm_version, nr_fixed, bitmap);
 
-	TEST_ASSERT(kvm_version == min_t(u8, host_version, 5),
-		    "KVM reports PMU version %u on a v%u host, expected min(host, 5)",
-		    kvm_version, host_version);
+	TEST_ASSERT(kvm_version == expected_version,
+		    "KVM reports PMU version %u on a v%u host, expected %u",
+		    kvm_version, host_version, expected_version);
 	TEST_ASSERT(kvm_cpu_has(X86_FEATURE_PMU_ANYTHREAD_DEPRECATED),
 		    "KVM doesn't report AnyThread as deprecated (CPUID.0xA.EDX[15])");
 
@@ -269,14 +286,16 @@ TEST(supported_cpuid)
 }
 
 static void test_fixed_counters(u8 version, u8 nr_fixed, u32 bitmap,
-				enum counting c)
+				bool no_anythread_deprecation, enum counting c)
 {
-	u8 effective = min_t(u8, version, kvm_cpu_property(X86_PROPERTY_PMU_VERSION));
+	u8 effective = kvm_intel_pmu_emulated_version(version,
+						      kvm_cpu_property(X86_PROPERTY_PMU_VERSION));
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 
 	counting = c;
 	guest_version = effective;
+	guest_anythread_dropped = effective >= 5 && !no_anythread_deprecation;
 	guest_fixed = fixed_counters_mask(effective, nr_fixed, bitmap) &
 		      kvm_fixed_counters();
 	status_reset_passthrough = kvm_is_mediated_pmu_enabled() &&
@@ -284,16 +303,20 @@ static void test_fixed_counters(u8 version, u8 nr_fixed, u32 bitmap,
 		this_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS) &&
 		guest_fixed == host_fixed_counters();
 
-	pr_info("PMU version %u (effective %u), EDX[4:0] = %u, ECX = 0x%x: fixed counters 0x%lx\n",
-		version, effective, nr_fixed, bitmap, guest_fixed);
+	pr_info("PMU version %u (effective %u), EDX[4:0] = %u, ECX = 0x%x%s: fixed counters 0x%lx\n",
+		version, effective, nr_fixed, bitmap,
+		no_anythread_deprecation ? ", EDX[15] = 0" : "", guest_fixed);
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	vcpu_set_cpuid_property(vcpu, X86_PROPERTY_PMU_VERSION, version);
 	vcpu_set_cpuid_property(vcpu, X86_PROPERTY_PMU_NR_FIXED_COUNTERS, nr_fixed);
 	vcpu_set_cpuid_property(vcpu, X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK, bitmap);
+	if (no_anythread_deprecation)
+		vcpu_clear_cpuid_feature(vcpu, X86_FEATURE_PMU_ANYTHREAD_DEPRECATED);
 
 	sync_global_to_guest(vm, counting);
 	sync_global_to_guest(vm, guest_version);
+	sync_global_to_guest(vm, guest_anythread_dropped);
 	sync_global_to_guest(vm, guest_fixed);
 	sync_global_to_guest(vm, ignore_msrs);
 	sync_global_to_guest(vm, status_reset_passthrough);
@@ -306,6 +329,7 @@ static const struct {
 	u8 version;
 	u8 nr_fixed;
 	u32 bitmap;
+	bool no_anythread_deprecation;
 } configs[] = {
 	{ 5, 1, 0b101 },	/* A hole: counters 0 and 2. */
 	{ 5, 0, 0b100 },	/* Counter 2 only, beyond any count. */
@@ -314,8 +338,9 @@ static const struct {
 	{ 5, 3, 0 },		/* EDX alone still enumerates. */
 	{ 5, 0, 0 },
 	{ 5, 0, 0b1000 },	/* Counter 3, which KVM doesn't support. */
+	{ 5, 3, 0, true },	/* AnyThread not deprecated: reserved. */
 	{ 6, 1, 0b101 },	/* Above KVM's version: treated as KVM's. */
-	{ 4, 1, 0b101 },	/* ECX is reserved before v5: ignored. */
+	{ 4, 1, 0b101 },	/* v3/v4 are emulated as v2: ECX ignored. */
 	{ 4, 0, 0b111 },
 	{ 3, 2, 0b100 },
 	{ 3, 3, 0 },
@@ -335,7 +360,8 @@ static void test_configs(enum counting c)
 
 	for (i = 0; i < ARRAY_SIZE(configs); i++)
 		test_fixed_counters(configs[i].version, configs[i].nr_fixed,
-				    configs[i].bitmap, c);
+				    configs[i].bitmap,
+				    configs[i].no_anythread_deprecation, c);
 }
 
 /* Existence and faults, without counting. */

@@ -2,7 +2,8 @@
 /*
  * Test the global PMU MSRs that architectural PerfMon v4 adds or extends:
  * IA32_PERF_GLOBAL_STATUS_RESET (a.k.a. GLOBAL_OVF_CTRL), GLOBAL_STATUS_SET
- * and GLOBAL_INUSE, for guest PMU versions 1 through 5.  The guest verifies
+ * and GLOBAL_INUSE, for guest PMU versions 1 through 6 (KVM emulates v5 for
+ * v5+, v2 for v2 to v4, and the v4 MSRs exist only for v5).  The guest verifies
  * valid and reserved bits (#GP), STATUS_SET => STATUS => STATUS_RESET round
  * trips, that STATUS_SET doesn't generate PMIs, and how INUSE is derived from
  * the PMU controls.  The host verifies that KVM_GET_MSRS and KVM_SET_MSRS
@@ -43,13 +44,11 @@ static bool ignore_msrs;
  */
 static bool status_reset_passthrough;
 
-/*
- * The vCPU's effective PMU version: KVM emulates the lesser of the version in
- * the vCPU's CPUID and the version KVM reports.
- */
+/* The vCPU's effective PMU version, i.e. the version KVM emulates. */
 static u8 guest_pmu_version(void)
 {
-	return min_t(u8, this_cpu_property(X86_PROPERTY_PMU_VERSION), kvm_pmu_version);
+	return kvm_intel_pmu_emulated_version(this_cpu_property(X86_PROPERTY_PMU_VERSION),
+					      kvm_pmu_version);
 }
 
 /*
@@ -526,7 +525,7 @@ static void test_pmu_version(u8 version, u64 perf_caps, bool deny_fixed0)
 		.action = KVM_PMU_EVENT_DENY,
 		.fixed_counter_bitmap = BIT(0),
 	};
-	u8 effective = min(version, kvm_pmu_version);
+	u8 effective = kvm_intel_pmu_emulated_version(version, kvm_pmu_version);
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	u64 host_fixed, vcpu_fixed;
@@ -590,16 +589,17 @@ int main(int argc, char *argv[])
 
 	/*
 	 * Test against what the host PMU can do, not against the PMU version
-	 * KVM reports: KVM is supposed to support PerfMon v4 for guests if the
-	 * host has v4, and the test must fail if it doesn't.  Versions above
-	 * the one KVM reports are tested too, KVM must treat them as its own.
+	 * KVM reports: KVM is supposed to report PerfMon v5 if the host has v4
+	 * or later, and the test must fail if it doesn't (the other PMU tests
+	 * of this series skip instead).  Versions above the one KVM reports
+	 * are tested too, KVM must treat them as its own.
 	 */
 	__TEST_REQUIRE(this_cpu_property(X86_PROPERTY_PMU_VERSION) >= 4,
 		       "Host PMU version is %u, need architectural PerfMon v4+ (Skylake or later)",
 		       this_cpu_property(X86_PROPERTY_PMU_VERSION));
 	kvm_pmu_version = kvm_cpu_property(X86_PROPERTY_PMU_VERSION);
-	TEST_ASSERT(kvm_pmu_version >= 4,
-		    "KVM reports PMU version %u on a v%u host, expected min(host, 5)",
+	TEST_ASSERT(kvm_pmu_version == 5,
+		    "KVM reports PMU version %u on a v%u host, expected 5",
 		    kvm_pmu_version, this_cpu_property(X86_PROPERTY_PMU_VERSION));
 
 	ignore_msrs = kvm_is_ignore_msrs();
@@ -607,7 +607,7 @@ int main(int argc, char *argv[])
 	if (kvm_cpu_has(X86_FEATURE_PDCM))
 		perf_caps = kvm_get_feature_msr(MSR_IA32_PERF_CAPABILITIES);
 
-	for (v = 1; v <= 5; v++) {
+	for (v = 1; v <= 6; v++) {
 		test_pmu_version(v, 0, false);
 		if (perf_caps)
 			test_pmu_version(v, perf_caps, false);
@@ -615,7 +615,7 @@ int main(int argc, char *argv[])
 
 	/* INUSE reflects the guest's controls, not what the filter allows. */
 	if (kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS))
-		test_pmu_version(4, perf_caps, true);
+		test_pmu_version(5, perf_caps, true);
 
 	return 0;
 }
