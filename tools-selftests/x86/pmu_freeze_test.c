@@ -12,6 +12,11 @@
  * Guest LBRs exist only on hosts without Arch LBR (i.e. before Sapphire
  * Rapids) and with the mediated vPMU disabled; the LBR tests skip elsewhere.
  *
+ * Also test that KVM keeps the guest's LBR records when the guest stops
+ * recording and is scheduled out and in before it reads them (lbr_records_kept,
+ * which needs no counting: it plants its own record, and which runs with the
+ * version KVM reports, as the records were lost before PerfMon v4 too).
+ *
  * The _fep variants count only instructions that KVM emulates, via the forced
  * emulation prefix, so that they don't depend on the hardware counting (on
  * hardware, counts include the instructions that the CPU retires).  They
@@ -25,6 +30,13 @@
 
 #define APIC_LVTPC			0x340
 #define PMI_VECTOR			0x40
+#define TIMER_VECTOR			0x41
+
+/* APIC timer ticks until the halted vCPU is woken up (1ms at 1GHz). */
+#define SCHED_OUT_TMICT			1000000
+
+/* A canonical address for an LBR record that no branch writes. */
+#define LBR_MAGIC_FROM			0x401000ull
 
 #define GLOBAL_STATUS_LBRS_FROZEN	BIT_ULL(58)
 #define GLOBAL_STATUS_COUNTERS_FROZEN	BIT_ULL(59)
@@ -47,6 +59,7 @@ static bool guest_has_lbrs;
 static bool use_fep;
 
 static bool has_lbrs;
+static u8 kvm_pmu_version;
 
 static u64 nr_pmis;
 
@@ -205,6 +218,66 @@ static void guest_overflow_counter0(void)
 	GUEST_ASSERT_EQ(READ_ONCE(nr_pmis), 1);
 }
 
+static void guest_timer_handler(struct ex_regs *regs)
+{
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+/*
+ * Halt until the APIC timer fires: the vCPU blocks, i.e. is scheduled out,
+ * and KVM cleans up unused PMU resources when it's scheduled back in.
+ */
+static void guest_sched_out(void)
+{
+	x2apic_write_reg(APIC_TMICT, SCHED_OUT_TMICT);
+	asm volatile("sti; hlt; cli" ::: "memory");
+}
+
+/*
+ * Stop recording with the LBR MSRs passed through, so that KVM sees no LBR
+ * access, let the vCPU be scheduled out and in, then read the records: KVM
+ * must keep them, as it can't know that the guest didn't read them (e.g. a
+ * v2/v3 PMI handler after a legacy freeze).  The top record is overwritten
+ * with a value no branch writes right before recording stops, without a
+ * branch in between, so that the check works whether or not the LBRs record.
+ */
+static void guest_code_lbr_lifetime(void)
+{
+	u32 ecx, eax, edx;
+	u64 tos, from;
+	int i;
+
+	x2apic_enable();
+	x2apic_write_reg(APIC_LVTT, TIMER_VECTOR);
+	x2apic_write_reg(APIC_TDCR, 0xb);	/* Divide by 1. */
+
+	/* Recording, across time slices: KVM passes the LBR MSRs through. */
+	wrmsr(MSR_IA32_DEBUGCTLMSR, DEBUGCTLMSR_LBR);
+	for (i = 0; i < 2; i++)
+		guest_sched_out();
+
+	tos = rdmsr(MSR_LBR_TOS);
+	ecx = MSR_LBR_NHM_FROM + tos;
+	eax = (u32)LBR_MAGIC_FROM;
+	edx = LBR_MAGIC_FROM >> 32;
+	asm volatile("wrmsr\n\t"
+		     "mov %[debugctl], %%ecx\n\t"
+		     "xor %%eax, %%eax\n\t"
+		     "xor %%edx, %%edx\n\t"
+		     "wrmsr"
+		     : "+c"(ecx), "+a"(eax), "+d"(edx)
+		     : [debugctl]"i"(MSR_IA32_DEBUGCTLMSR)
+		     : "memory");
+
+	guest_sched_out();
+
+	from = rdmsr(MSR_LBR_NHM_FROM + tos);
+	__GUEST_ASSERT(from == LBR_MAGIC_FROM,
+		       "LBR record %lu lost across a sched-out/in: FROM 0x%lx, expected 0x%llx",
+		       tos, from, LBR_MAGIC_FROM);
+	GUEST_DONE();
+}
+
 static void guest_code(u64 debugctl)
 {
 	x2apic_enable();
@@ -342,12 +415,22 @@ static void test_restored_freeze(bool fep)
 
 #define NO_FEP	"Forced emulation prefix disabled (kvm.force_emulation_prefix=0)"
 #define NO_LBRS	"No guest LBRs (need a host without Arch LBR, enable_mediated_pmu=0)"
+#define NO_V5	"KVM reports PMU version %u, need 5 (pmu_global_msrs_test checks the version)"
+
+/* Streamlined freezing is emulated for PerfMon v5 vCPUs. */
+#define REQUIRE_V5()							\
+do {									\
+	if (kvm_pmu_version < 5)					\
+		SKIP(return, NO_V5, kvm_pmu_version);			\
+} while (0)
 
 TEST(legacy_freeze_perfmon_reserved)
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	u8 v;
+
+	REQUIRE_V5();
 
 	/* KVM emulates v3 and v4 as v2 (AnyThread). */
 	for (v = 2; v <= 4; v++) {
@@ -359,11 +442,13 @@ TEST(legacy_freeze_perfmon_reserved)
 
 TEST(freeze_counters)
 {
+	REQUIRE_V5();
 	test_freeze(TEST_FREEZE_COUNTERS, DEBUGCTLMSR_FREEZE_PERFMON_ON_PMI, false);
 }
 
 TEST(freeze_counters_fep)
 {
+	REQUIRE_V5();
 	if (!is_forced_emulation_enabled)
 		SKIP(return, NO_FEP);
 	test_freeze(TEST_FREEZE_COUNTERS, DEBUGCTLMSR_FREEZE_PERFMON_ON_PMI, true);
@@ -371,11 +456,13 @@ TEST(freeze_counters_fep)
 
 TEST(restored_freeze)
 {
+	REQUIRE_V5();
 	test_restored_freeze(false);
 }
 
 TEST(restored_freeze_fep)
 {
+	REQUIRE_V5();
 	if (!is_forced_emulation_enabled)
 		SKIP(return, NO_FEP);
 	test_restored_freeze(true);
@@ -383,13 +470,30 @@ TEST(restored_freeze_fep)
 
 TEST(freeze_lbrs)
 {
+	REQUIRE_V5();
 	if (!has_lbrs)
 		SKIP(return, NO_LBRS);
 	test_freeze(TEST_FREEZE_LBRS, DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI, false);
 }
 
+TEST(lbr_records_kept)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	if (!has_lbrs)
+		SKIP(return, NO_LBRS);
+	/* Any version with LBRs: the bug this catches predates PerfMon v4. */
+	vcpu = create_vcpu(&vm, guest_code_lbr_lifetime, kvm_pmu_version,
+			   TEST_FREEZE_LBRS, false);
+	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
+	run_vcpu(vcpu);
+	kvm_vm_free(vm);
+}
+
 TEST(freeze_lbrs_fep)
 {
+	REQUIRE_V5();
 	if (!is_forced_emulation_enabled)
 		SKIP(return, NO_FEP);
 	if (!has_lbrs)
@@ -405,9 +509,7 @@ int main(int argc, char *argv[])
 	__TEST_REQUIRE(this_cpu_property(X86_PROPERTY_PMU_VERSION) >= 4,
 		       "Host PMU version is %u, need architectural PerfMon v4+ (Skylake or later)",
 		       this_cpu_property(X86_PROPERTY_PMU_VERSION));
-	__TEST_REQUIRE(kvm_cpu_property(X86_PROPERTY_PMU_VERSION) >= 5,
-		       "KVM reports PMU version %u, need 5 (pmu_global_msrs_test checks the version)",
-		       kvm_cpu_property(X86_PROPERTY_PMU_VERSION));
+	kvm_pmu_version = kvm_cpu_property(X86_PROPERTY_PMU_VERSION);
 	TEST_REQUIRE(kvm_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS));
 
 	if (kvm_cpu_has(X86_FEATURE_PDCM))
