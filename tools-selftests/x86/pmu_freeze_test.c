@@ -415,14 +415,8 @@ static void test_restored_freeze(bool fep)
 
 #define NO_FEP	"Forced emulation prefix disabled (kvm.force_emulation_prefix=0)"
 #define NO_LBRS	"No guest LBRs (need a host without Arch LBR, enable_mediated_pmu=0)"
-#define NO_V5	"KVM reports PMU version %u, need 5 (pmu_global_msrs_test checks the version)"
-
 /* Streamlined freezing is emulated for PerfMon v5 vCPUs. */
-#define REQUIRE_V5()							\
-do {									\
-	if (kvm_pmu_version < 5)					\
-		SKIP(return, NO_V5, kvm_pmu_version);			\
-} while (0)
+#define NO_V5	"KVM reports PMU version %u, need 5 (pmu_global_msrs_test checks the version)"
 
 TEST(legacy_freeze_perfmon_reserved)
 {
@@ -430,7 +424,8 @@ TEST(legacy_freeze_perfmon_reserved)
 	struct kvm_vm *vm;
 	u8 v;
 
-	REQUIRE_V5();
+	if (kvm_pmu_version < 5)
+		SKIP(return, NO_V5, kvm_pmu_version);
 
 	/* KVM emulates v3 and v4 as v2 (AnyThread). */
 	for (v = 2; v <= 4; v++) {
@@ -442,13 +437,15 @@ TEST(legacy_freeze_perfmon_reserved)
 
 TEST(freeze_counters)
 {
-	REQUIRE_V5();
+	if (kvm_pmu_version < 5)
+		SKIP(return, NO_V5, kvm_pmu_version);
 	test_freeze(TEST_FREEZE_COUNTERS, DEBUGCTLMSR_FREEZE_PERFMON_ON_PMI, false);
 }
 
 TEST(freeze_counters_fep)
 {
-	REQUIRE_V5();
+	if (kvm_pmu_version < 5)
+		SKIP(return, NO_V5, kvm_pmu_version);
 	if (!is_forced_emulation_enabled)
 		SKIP(return, NO_FEP);
 	test_freeze(TEST_FREEZE_COUNTERS, DEBUGCTLMSR_FREEZE_PERFMON_ON_PMI, true);
@@ -456,13 +453,15 @@ TEST(freeze_counters_fep)
 
 TEST(restored_freeze)
 {
-	REQUIRE_V5();
+	if (kvm_pmu_version < 5)
+		SKIP(return, NO_V5, kvm_pmu_version);
 	test_restored_freeze(false);
 }
 
 TEST(restored_freeze_fep)
 {
-	REQUIRE_V5();
+	if (kvm_pmu_version < 5)
+		SKIP(return, NO_V5, kvm_pmu_version);
 	if (!is_forced_emulation_enabled)
 		SKIP(return, NO_FEP);
 	test_restored_freeze(true);
@@ -470,7 +469,8 @@ TEST(restored_freeze_fep)
 
 TEST(freeze_lbrs)
 {
-	REQUIRE_V5();
+	if (kvm_pmu_version < 5)
+		SKIP(return, NO_V5, kvm_pmu_version);
 	if (!has_lbrs)
 		SKIP(return, NO_LBRS);
 	test_freeze(TEST_FREEZE_LBRS, DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI, false);
@@ -493,7 +493,8 @@ TEST(lbr_records_kept)
 
 TEST(freeze_lbrs_fep)
 {
-	REQUIRE_V5();
+	if (kvm_pmu_version < 5)
+		SKIP(return, NO_V5, kvm_pmu_version);
 	if (!is_forced_emulation_enabled)
 		SKIP(return, NO_FEP);
 	if (!has_lbrs)
