@@ -16,9 +16,8 @@
  * PerfMon v5+, if CPUID.0xA.ECX[i] is set; before v5, ECX is reserved and
  * must be ignored.  KVM emulates the lesser of the guest's version and the
  * version KVM reports, v2 instead of v3 or v4, and only fixed counters that
- * KVM supports exist.  The
- * library's PMU helpers consult ECX irrespective of the version, don't use
- * them to build expectations.
+ * KVM supports exist; the expectations are built from CPUID and that
+ * version.
  */
 #include "kselftest_harness.h"
 

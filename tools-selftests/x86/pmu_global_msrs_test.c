@@ -91,9 +91,8 @@ static void guest_assert_inuse(u64 expected)
 }
 
 /*
- * The counters the vCPU has, in the layout of GLOBAL_CTRL.  Don't use the
- * library's helpers, which consult CPUID.0xA.ECX irrespective of the version:
- * the fixed counter bitmap exists only for PerfMon v5+.
+ * The counters the vCPU has, in the layout of GLOBAL_CTRL, per the version
+ * KVM emulates: the fixed counter bitmap exists only for PerfMon v5+.
  */
 static u64 guest_counters_mask(u8 version)
 {
