@@ -516,6 +516,34 @@ why_not() {
 	[ "$n" -gt 0 ] || printf 'Nothing known prevents a test from running here.\n'
 }
 
+# subtest_result MODE TEST SUBTEST: the kselftest harness result of one
+# subtest in the test's log (pass, FAIL, skip: reason, or not run).
+subtest_result() {
+	local log=$OUT/$1/${2##*/}.log line
+
+	[ -f "$log" ] || { printf 'not run\n'; return 0; }
+	line=$({ grep -m1 -E "^(not )?ok [0-9]+ $3( |\$)" "$log" || true; } | tr -d '\r')
+	case "$line" in
+	'') printf 'not run (no result line in %s)\n' "${log#"$OUT"/}" ;;
+	'not ok'*) printf 'FAIL (log %s)\n' "${log#"$OUT"/}" ;;
+	*'# SKIP'*) printf 'skip: %s\n' "${line#*# SKIP }" ;;
+	*) printf 'pass\n' ;;
+	esac
+}
+
+# What the series assumes about hardware and only hardware can show.
+hw_assumptions() {
+	local mode
+
+	for mode in "${MODES[@]}"; do
+		[ "$mode" = mediated ] || continue
+		printf -- '- A WRMSR of CTR_Frz to GLOBAL_STATUS_SET freezes the counters like a PMI does (the mediated vPMU reloads a frozen guest'"'"'s CTR_Frz that way at every VM-Enter): x86/pmu_freeze_test global.restored_freeze in mediated mode: %s\n' \
+			"$(subtest_result "$mode" x86/pmu_freeze_test global.restored_freeze)"
+		return 0
+	done
+	printf -- '- A WRMSR of CTR_Frz to GLOBAL_STATUS_SET freezes the counters (mediated vPMU): not checked, the mediated mode did not run\n'
+}
+
 write_report() {
 	local t mode line cell
 
@@ -572,6 +600,8 @@ write_report() {
 			done
 			printf '%s\n' "$line"
 		done
+		printf '\n## Hardware behaviour the series relies on\n\n'
+		hw_assumptions
 		printf '\n## Benchmarks (%s)\n\n' "$BENCH_TEST"
 		bench_table
 		printf '\n## Why tests can'"'"'t run here\n\n'

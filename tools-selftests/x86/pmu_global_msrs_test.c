@@ -10,6 +10,7 @@
  * round trip, in any order, without changing guest state.
  */
 #include "apic.h"
+#include "kselftest_harness.h"
 #include "pmu.h"
 #include "processor.h"
 
@@ -578,43 +579,126 @@ static void test_pmu_version(u8 version, u64 perf_caps, bool deny_fixed0)
 	kvm_vm_free(vm);
 }
 
-int main(int argc, char *argv[])
+/*
+ * The guest reads its GLOBAL_STATUS, which userspace restored with CondChgd
+ * set, and clears CondChgd via GLOBAL_STATUS_RESET.
+ */
+static void guest_code_cond_chgd(void)
 {
-	u64 perf_caps = 0;
-	u8 v;
+	GUEST_SYNC(rdmsr(MSR_CORE_PERF_GLOBAL_STATUS));
+	wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, GLOBAL_STATUS_COND_CHGD);
+	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_STATUS), 0);
+	GUEST_DONE();
+}
 
-	TEST_REQUIRE(kvm_is_pmu_enabled());
-	TEST_REQUIRE(host_cpu_is_intel);
+static u64 perf_caps;
 
-	/*
-	 * Test against what the host PMU can do, not against the PMU version
-	 * KVM reports: KVM is supposed to report PerfMon v5 if the host has v4
-	 * or later, and the test must fail if it doesn't (the other PMU tests
-	 * of this series skip instead).  Versions above the one KVM reports
-	 * are tested too, KVM must treat them as its own.
-	 */
-	__TEST_REQUIRE(this_cpu_property(X86_PROPERTY_PMU_VERSION) >= 4,
-		       "Host PMU version is %u, need architectural PerfMon v4+ (Skylake or later)",
-		       this_cpu_property(X86_PROPERTY_PMU_VERSION));
-	kvm_pmu_version = kvm_cpu_property(X86_PROPERTY_PMU_VERSION);
+#define NO_V4	"KVM reports PMU version %u, the v4 MSRs need v4+ (global.version_policy checks the version)"
+
+/*
+ * The one check of KVM's version policy: PerfMon v5 on hosts with v4+.  It
+ * fails on a KVM that reports less, by design.
+ */
+TEST(version_policy)
+{
 	TEST_ASSERT(kvm_pmu_version == 5,
 		    "KVM reports PMU version %u on a v%u host, expected 5",
 		    kvm_pmu_version, this_cpu_property(X86_PROPERTY_PMU_VERSION));
+}
 
-	ignore_msrs = kvm_is_ignore_msrs();
+/*
+ * Versions above the one KVM reports are tested too, KVM must treat them as
+ * its own.
+ */
+TEST(versions)
+{
+	u8 v;
 
-	if (kvm_cpu_has(X86_FEATURE_PDCM))
-		perf_caps = kvm_get_feature_msr(MSR_IA32_PERF_CAPABILITIES);
+	if (kvm_pmu_version < 4)
+		SKIP(return, NO_V4, kvm_pmu_version);
 
 	for (v = 1; v <= 6; v++) {
 		test_pmu_version(v, 0, false);
 		if (perf_caps)
 			test_pmu_version(v, perf_caps, false);
 	}
+}
 
-	/* INUSE reflects the guest's controls, not what the filter allows. */
-	if (kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS))
-		test_pmu_version(5, perf_caps, true);
+/* INUSE reflects the guest's controls, not what the filter allows. */
+TEST(inuse_filtered_fixed0)
+{
+	if (kvm_pmu_version < 4)
+		SKIP(return, NO_V4, kvm_pmu_version);
+	if (!kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS))
+		SKIP(return, "KVM reports no fixed counters");
 
-	return 0;
+	test_pmu_version(5, perf_caps, true);
+}
+
+/*
+ * The mediated vPMU can't load CondChgd into hardware (it's reserved in
+ * GLOBAL_STATUS_SET).  A CondChgd restored by userspace must survive the
+ * context switches while the guest reads its status from KVM, i.e. while
+ * GLOBAL_STATUS is intercepted, which a vCPU with fewer general purpose
+ * counters than KVM's ensures.  Any PMU version KVM reports: the bug
+ * predates PerfMon v4.
+ */
+TEST(restored_cond_chgd)
+{
+	u8 nr_gp = kvm_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS);
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+
+	if (!kvm_is_mediated_pmu_enabled())
+		SKIP(return, "Only the mediated vPMU context switches GLOBAL_STATUS (enable_mediated_pmu=0)");
+	if (!nr_gp)
+		SKIP(return, "KVM reports no general purpose counters");
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code_cond_chgd);
+	vcpu_set_cpuid_property(vcpu, X86_PROPERTY_PMU_NR_GP_COUNTERS, nr_gp - 1);
+	vcpu_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS, GLOBAL_STATUS_COND_CHGD);
+
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_SYNC:
+		break;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(uc);
+		break;
+	default:
+		TEST_FAIL("Unexpected ucall: %lu", uc.cmd);
+	}
+	TEST_ASSERT(uc.args[1] == GLOBAL_STATUS_COND_CHGD,
+		    "Guest read GLOBAL_STATUS 0x%lx, userspace restored 0x%llx",
+		    uc.args[1], GLOBAL_STATUS_COND_CHGD);
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS),
+		       GLOBAL_STATUS_COND_CHGD);
+
+	run_vcpu(vcpu);
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS), 0);
+	kvm_vm_free(vm);
+}
+
+int main(int argc, char *argv[])
+{
+	TEST_REQUIRE(kvm_is_pmu_enabled());
+	TEST_REQUIRE(host_cpu_is_intel);
+
+	/*
+	 * Require a host PMU that can do PerfMon v4, not a KVM that reports
+	 * it: global.version_policy checks that KVM reports PerfMon v5 on such
+	 * a host, the other subtests skip if KVM doesn't report v4+.
+	 */
+	__TEST_REQUIRE(this_cpu_property(X86_PROPERTY_PMU_VERSION) >= 4,
+		       "Host PMU version is %u, need architectural PerfMon v4+ (Skylake or later)",
+		       this_cpu_property(X86_PROPERTY_PMU_VERSION));
+	kvm_pmu_version = kvm_cpu_property(X86_PROPERTY_PMU_VERSION);
+	ignore_msrs = kvm_is_ignore_msrs();
+
+	if (kvm_cpu_has(X86_FEATURE_PDCM))
+		perf_caps = kvm_get_feature_msr(MSR_IA32_PERF_CAPABILITIES);
+
+	return test_harness_run(argc, argv);
 }
