@@ -12,6 +12,11 @@
  * Guest LBRs exist only on hosts without Arch LBR (i.e. before Sapphire
  * Rapids) and with the mediated vPMU disabled; the LBR tests skip elsewhere.
  *
+ * Also test that a vCPU frozen by a PMI migrates (migrated_freeze*): saved
+ * in its PMI handler before the ack and restored into a new VM, with the PMU
+ * MSRs in QEMU's order, once with DEBUGCTL and once without (QEMU doesn't
+ * migrate it), it is still frozen, and the ack unfreezes it.
+ *
  * Also test that KVM keeps the guest's LBR records when the guest stops
  * recording and is scheduled out and in before it reads them (lbr_records_kept,
  * which needs no counting: it plants its own record, and which runs with the
@@ -51,12 +56,15 @@ enum freeze_test {
 	TEST_FREEZE_COUNTERS,
 	TEST_FREEZE_LBRS,
 	TEST_RESTORED_FREEZE,
+	TEST_MIGRATED_FREEZE,
 };
 
 /* Set by the host. */
 static enum freeze_test test;
 static bool guest_has_lbrs;
 static bool use_fep;
+/* Whether the host restores DEBUGCTL after migrating the vCPU (QEMU doesn't). */
+static bool migrate_debugctl;
 
 static bool has_lbrs;
 static u8 kvm_pmu_version;
@@ -185,12 +193,42 @@ static void guest_pmi_freeze_lbrs(u64 status)
 	guest_assert_lbrs_record();
 }
 
+/*
+ * Frozen by the PMI, the vCPU is migrated before the PMI handler acks the
+ * freeze: the frozen state must survive, and the ack must unfreeze.
+ */
+static void guest_pmi_migrated(u64 status)
+{
+	u64 frozen = GLOBAL_STATUS_COUNTERS_FROZEN | BIT_ULL(0);
+	u64 debugctl = rdmsr(MSR_IA32_DEBUGCTLMSR);
+	u64 counter = rdmsr(MSR_IA32_PERFCTR0);
+
+	if (guest_has_lbrs)
+		frozen |= GLOBAL_STATUS_LBRS_FROZEN;
+	GUEST_ASSERT_EQ(status, frozen);
+
+	/* The host saves the vCPU here and restores it into a new VM. */
+	GUEST_SYNC(status);
+
+	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_STATUS), status);
+	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_CTRL), BIT_ULL(0));
+	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_PERFCTR0), counter);
+	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_DEBUGCTLMSR), migrate_debugctl ? debugctl : 0);
+	guest_assert_counter0_frozen();
+
+	wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, status);
+	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_STATUS), 0);
+	guest_assert_counter0_counts();
+}
+
 static void guest_pmi_handler(struct ex_regs *regs)
 {
 	u64 status = rdmsr(MSR_CORE_PERF_GLOBAL_STATUS);
 
 	if (test == TEST_FREEZE_COUNTERS)
 		guest_pmi_freeze_counters(status);
+	else if (test == TEST_MIGRATED_FREEZE)
+		guest_pmi_migrated(status);
 	else
 		guest_pmi_freeze_lbrs(status);
 
@@ -413,6 +451,158 @@ static void test_restored_freeze(bool fep)
 	kvm_vm_free(vm);
 }
 
+/* The PMU MSRs that KVM_GET_MSR_INDEX_LIST may list. */
+static bool is_pmu_msr(u32 msr)
+{
+	return (msr >= MSR_IA32_PERFCTR0 && msr < MSR_IA32_PERFCTR0 + 32) ||
+	       (msr >= MSR_P6_EVNTSEL0 && msr < MSR_P6_EVNTSEL0 + 32) ||
+	       (msr >= MSR_IA32_PMC0 && msr < MSR_IA32_PMC0 + 32) ||
+	       (msr >= MSR_CORE_PERF_FIXED_CTR0 && msr < MSR_CORE_PERF_FIXED_CTR0 + 16) ||
+	       (msr >= MSR_CORE_PERF_FIXED_CTR_CTRL && msr <= MSR_CORE_PERF_GLOBAL_INUSE);
+}
+
+/* QEMU's limit: it migrates fixed counters 0-2 at most. */
+#define QEMU_MAX_FIXED_COUNTERS		3
+
+/* The PMU MSRs that QEMU migrates. */
+struct qemu_pmu_msrs {
+	u64 fixed_ctr_ctrl;
+	u64 global_ctrl;
+	u64 global_status;
+	u64 fixed[QEMU_MAX_FIXED_COUNTERS];
+	u64 gp[32][2];	/* counter, event select (GLOBAL_CTRL has 32 GP bits) */
+};
+
+static u8 qemu_nr_gp(void)
+{
+	return kvm_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS);
+}
+
+/* QEMU migrates the fixed counters below CPUID.0xA.EDX[4:0] only. */
+static u8 qemu_nr_fixed(void)
+{
+	u8 nr = kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS);
+
+	return nr < QEMU_MAX_FIXED_COUNTERS ? nr : QEMU_MAX_FIXED_COUNTERS;
+}
+
+static void save_pmu_msrs_as_qemu(struct kvm_vcpu *vcpu, struct qemu_pmu_msrs *m)
+{
+	int i;
+
+	m->fixed_ctr_ctrl = vcpu_get_msr(vcpu, MSR_CORE_PERF_FIXED_CTR_CTRL);
+	m->global_ctrl = vcpu_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_CTRL);
+	m->global_status = vcpu_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS);
+	for (i = 0; i < qemu_nr_fixed(); i++)
+		m->fixed[i] = vcpu_get_msr(vcpu, MSR_CORE_PERF_FIXED_CTR0 + i);
+	for (i = 0; i < qemu_nr_gp(); i++) {
+		m->gp[i][0] = vcpu_get_msr(vcpu, MSR_IA32_PERFCTR0 + i);
+		m->gp[i][1] = vcpu_get_msr(vcpu, MSR_P6_EVNTSEL0 + i);
+	}
+}
+
+/*
+ * Restore the PMU MSRs in QEMU's order: both controls off, the counters and
+ * event selects, GLOBAL_STATUS, OVF_CTRL (QEMU writes the value it saved,
+ * i.e. 0), then the controls.
+ */
+static void restore_pmu_msrs_as_qemu(struct kvm_vcpu *vcpu, struct qemu_pmu_msrs *m)
+{
+	int i;
+
+	vcpu_set_msr(vcpu, MSR_CORE_PERF_FIXED_CTR_CTRL, 0);
+	vcpu_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_CTRL, 0);
+	for (i = 0; i < qemu_nr_fixed(); i++)
+		vcpu_set_msr(vcpu, MSR_CORE_PERF_FIXED_CTR0 + i, m->fixed[i]);
+	for (i = 0; i < qemu_nr_gp(); i++) {
+		vcpu_set_msr(vcpu, MSR_IA32_PERFCTR0 + i, m->gp[i][0]);
+		vcpu_set_msr(vcpu, MSR_P6_EVNTSEL0 + i, m->gp[i][1]);
+	}
+	vcpu_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS, m->global_status);
+	vcpu_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_OVF_CTRL, 0);
+	vcpu_set_msr(vcpu, MSR_CORE_PERF_FIXED_CTR_CTRL, m->fixed_ctr_ctrl);
+	vcpu_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_CTRL, m->global_ctrl);
+}
+
+/*
+ * Freeze on a PMI, migrate the vCPU in the PMI handler before it acks the
+ * freeze: save it, including the local APIC (the PMI is in service), and
+ * restore it into a new VM, with the PMU MSRs restored as QEMU does it.
+ * DEBUGCTL, which KVM lists in KVM_GET_MSR_INDEX_LIST but QEMU doesn't
+ * migrate, is restored before the PMU MSRs, or not at all: then the guest's
+ * LBRs and freeze settings are gone (0), while the restored freeze holds
+ * until the guest acks it.
+ */
+static void test_migrated_freeze(bool fep, bool restore_debugctl)
+{
+	u64 debugctl = DEBUGCTLMSR_FREEZE_PERFMON_ON_PMI;
+	struct kvm_lapic_state lapic;
+	struct kvm_x86_state *state;
+	struct qemu_pmu_msrs pmu;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	u32 i, n;
+
+	if (has_lbrs)
+		debugctl |= DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI;
+
+	vcpu = create_vcpu(&vm, guest_code, 5, TEST_MIGRATED_FREEZE, fep);
+	guest_has_lbrs = has_lbrs;
+	migrate_debugctl = restore_debugctl;
+	sync_global_to_guest(vm, guest_has_lbrs);
+	sync_global_to_guest(vm, migrate_debugctl);
+	vcpu_args_set(vcpu, 1, debugctl);
+
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_SYNC:
+		break;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(uc);
+		break;
+	default:
+		TEST_FAIL("Unexpected ucall: %lu", uc.cmd);
+	}
+
+	/* Userspace reads the guest's DEBUGCTL and the frozen status. */
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_IA32_DEBUGCTLMSR), debugctl);
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS), uc.args[1]);
+
+	state = vcpu_save_state(vcpu);
+	vcpu_ioctl(vcpu, KVM_GET_LAPIC, &lapic);
+	save_pmu_msrs_as_qemu(vcpu, &pmu);
+	kvm_vm_release(vm);
+
+	/*
+	 * The PMU MSRs are restored below, in QEMU's order, and DEBUGCTL, which
+	 * KVM lists but QEMU doesn't migrate, only if @restore_debugctl.
+	 */
+	for (i = 0, n = 0; i < state->msrs.nmsrs; i++) {
+		u32 msr = state->msrs.entries[i].index;
+
+		if (!is_pmu_msr(msr) && msr != MSR_IA32_DEBUGCTLMSR)
+			state->msrs.entries[n++] = state->msrs.entries[i];
+	}
+	state->msrs.nmsrs = n;
+
+	vcpu = vm_recreate_with_one_vcpu(vm);
+	vcpu_set_cpuid_property(vcpu, X86_PROPERTY_PMU_VERSION, 5);
+	vcpu_load_state(vcpu, state);
+	vcpu_ioctl(vcpu, KVM_SET_LAPIC, &lapic);
+	kvm_x86_state_cleanup(state);
+	if (restore_debugctl)
+		vcpu_set_msr(vcpu, MSR_IA32_DEBUGCTLMSR, debugctl);
+	restore_pmu_msrs_as_qemu(vcpu, &pmu);
+
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS), uc.args[1]);
+	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_IA32_DEBUGCTLMSR),
+		       restore_debugctl ? debugctl : 0);
+	run_vcpu(vcpu);
+	kvm_vm_free(vm);
+}
+
 #define NO_FEP	"Forced emulation prefix disabled (kvm.force_emulation_prefix=0)"
 #define NO_LBRS	"No guest LBRs (need a host without Arch LBR, enable_mediated_pmu=0)"
 /* Streamlined freezing is emulated for PerfMon v5 vCPUs. */
@@ -465,6 +655,39 @@ TEST(restored_freeze_fep)
 	if (!is_forced_emulation_enabled)
 		SKIP(return, NO_FEP);
 	test_restored_freeze(true);
+}
+
+TEST(migrated_freeze)
+{
+	if (kvm_pmu_version < 5)
+		SKIP(return, NO_V5, kvm_pmu_version);
+	test_migrated_freeze(false, true);
+}
+
+TEST(migrated_freeze_fep)
+{
+	if (kvm_pmu_version < 5)
+		SKIP(return, NO_V5, kvm_pmu_version);
+	if (!is_forced_emulation_enabled)
+		SKIP(return, NO_FEP);
+	test_migrated_freeze(true, true);
+}
+
+/* As QEMU migrates: without DEBUGCTL. */
+TEST(migrated_freeze_no_debugctl)
+{
+	if (kvm_pmu_version < 5)
+		SKIP(return, NO_V5, kvm_pmu_version);
+	test_migrated_freeze(false, false);
+}
+
+TEST(migrated_freeze_no_debugctl_fep)
+{
+	if (kvm_pmu_version < 5)
+		SKIP(return, NO_V5, kvm_pmu_version);
+	if (!is_forced_emulation_enabled)
+		SKIP(return, NO_FEP);
+	test_migrated_freeze(true, false);
 }
 
 TEST(freeze_lbrs)

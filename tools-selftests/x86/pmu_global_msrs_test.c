@@ -593,6 +593,33 @@ static void guest_code_cond_chgd(void)
 
 static u64 perf_caps;
 
+/* Accesses per MSR and direction for the interception check. */
+#define NR_ACCESSES	100
+
+/*
+ * Access STATUS_SET and INUSE, which KVM always intercepts, NR_ACCESSES times
+ * each way, with a GUEST_SYNC before each batch.  INUSE writes #GP.
+ */
+static void guest_code_intercepts(void)
+{
+	int i;
+
+	GUEST_SYNC(0);
+	for (i = 0; i < NR_ACCESSES; i++)
+		rdmsr(MSR_CORE_PERF_GLOBAL_STATUS_SET);
+	GUEST_SYNC(1);
+	for (i = 0; i < NR_ACCESSES; i++)
+		wrmsr(MSR_CORE_PERF_GLOBAL_STATUS_SET, 0);
+	GUEST_SYNC(2);
+	for (i = 0; i < NR_ACCESSES; i++)
+		rdmsr(MSR_CORE_PERF_GLOBAL_INUSE);
+	GUEST_SYNC(3);
+	for (i = 0; i < NR_ACCESSES; i++)
+		GUEST_ASSERT_EQ(wrmsr_safe(MSR_CORE_PERF_GLOBAL_INUSE, 0), GP_VECTOR);
+	GUEST_SYNC(4);
+	GUEST_DONE();
+}
+
 #define NO_V4	"KVM reports PMU version %u, the v4 MSRs need v4+ (global.version_policy checks the version)"
 
 /*
@@ -679,6 +706,51 @@ TEST(restored_cond_chgd)
 	run_vcpu(vcpu);
 	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS), 0);
 	kvm_vm_free(vm);
+}
+
+/*
+ * STATUS_SET and INUSE exit on every access with both vPMU flavours: the
+ * mediated vPMU doesn't pass them through, as hardware accepts STATUS_SET
+ * bits that KVM reserves for the vCPU and hardware's INUSE reflects KVM's
+ * filtered controls.  Counted with the vCPU's "exits" statistic.
+ */
+TEST(v4_msrs_intercepted)
+{
+	const char *what[] = {
+		"RDMSR(STATUS_SET)", "WRMSR(STATUS_SET)", "RDMSR(INUSE)", "WRMSR(INUSE)",
+	};
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	u64 exits = 0, n;
+	int stage;
+
+	if (kvm_pmu_version < 4)
+		SKIP(return, NO_V4, kvm_pmu_version);
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code_intercepts);
+	for (stage = 0; ; stage++) {
+		vcpu_run(vcpu);
+		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+		n = vcpu_get_stat(vcpu, exits);
+		switch (get_ucall(vcpu, &uc)) {
+		case UCALL_SYNC:
+			break;
+		case UCALL_DONE:
+			kvm_vm_free(vm);
+			return;
+		case UCALL_ABORT:
+			REPORT_GUEST_ASSERT(uc);
+			break;
+		default:
+			TEST_FAIL("Unexpected ucall: %lu", uc.cmd);
+		}
+		TEST_ASSERT_EQ(uc.args[1], stage);
+		TEST_ASSERT(!stage || n - exits >= NR_ACCESSES,
+			    "%d %s caused %lu VM-Exits, expected one each",
+			    NR_ACCESSES, what[stage - 1], n - exits);
+		exits = n;
+	}
 }
 
 int main(int argc, char *argv[])
