@@ -18,6 +18,7 @@ if ! kmake -s -j"$JOBS" bzImage modules > "$BUILD_DIR/logs/kernel-full.log" 2>&1
 	grep -E -B2 -A6 'error:|Error [0-9]' "$BUILD_DIR/logs/kernel-full.log" | sed -n '1,60p' >&2 || true
 	die "kernel build failed; full log: $BUILD_DIR/logs/kernel-full.log"
 fi
+git -C "$SERIES_TREE" rev-parse HEAD > "$OBJ/.source-commit"
 step_done
 cat <<MSG
 Kernel:  $OBJ/arch/x86/boot/bzImage ($(kmake -s kernelrelease))

@@ -24,6 +24,11 @@ build_selftests "$BUILD_DIR/logs/selftests.log" ||
 	die "selftests build failed; full log: $BUILD_DIR/logs/selftests.log"
 step_done
 
+step "build the hardware kit's benchmark (scripts/hw-bench/)"
+build_hw_bench "$BUILD_DIR/logs/hw-bench.log" ||
+	die "scripts/hw-bench/x86/pmu_access_cost_bench.c does not build with the series' selftests; full log: $BUILD_DIR/logs/hw-bench.log"
+step_done
+
 n=$(git -C "$SERIES_TREE" rev-list --count "$BASE_REV..HEAD")
 cat <<MSG
 Patched tree:     $SERIES_TREE (branch $SERIES_BRANCH, $n patches on $BASE_DESC)

@@ -36,6 +36,15 @@ if ! SELFTEST_OUT=$out build_selftests "$log"; then
 	report fail "selftests build with the series" "log: $log"
 	exit 0
 fi
+if SELFTEST_OUT=$out build_hw_bench "$BUILD_DIR/logs/hw-bench-check.log"; then
+	if [ -n "$(warnings_of "$BUILD_DIR/logs/hw-bench-check.log")" ]; then
+		report fail "hardware kit benchmark: build warnings" "log: $BUILD_DIR/logs/hw-bench-check.log"
+	else
+		report pass "hardware kit benchmark (scripts/hw-bench/) builds with the series' selftests"
+	fi
+else
+	report fail "hardware kit benchmark (scripts/hw-bench/) builds with the series' selftests" "log: $BUILD_DIR/logs/hw-bench-check.log"
+fi
 new=$(warnings_of "$log" | comm -23 - "$base_warn")
 if [ -z "$new" ]; then
 	report pass "selftests build with the series: no new warnings ($(wc -l < "$base_warn") at the base)"

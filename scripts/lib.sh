@@ -149,8 +149,25 @@ build_selftests() {
 	{
 		kmake -s headers &&
 		make -C "$SERIES_TREE/tools/testing/selftests/kvm" -j"$JOBS" \
-			OUTPUT="$SELFTEST_OUT" KHDR_INCLUDES="-isystem $OBJ/usr/include"
+			OUTPUT="$SELFTEST_OUT" KHDR_INCLUDES="-isystem $OBJ/usr/include" &&
+		git -C "$SERIES_TREE" rev-parse HEAD > "$SELFTEST_OUT/.source-commit"
 	} > "$log" 2>&1 || {
+		grep -E -B2 -A6 'error:|Error [0-9]' "$log" | sed -n '1,60p' >&2 ||
+			tail -n 40 "$log" >&2
+		return 1
+	}
+}
+
+# build_hw_bench LOG: build the hardware kit's benchmark
+# (scripts/hw-bench/x86/pmu_access_cost_bench.c) with the series tree's KVM
+# selftests library, into $SELFTEST_OUT next to the selftests.
+build_hw_bench() {
+	local log=$1
+
+	make -C "$SERIES_TREE/tools/testing/selftests/kvm" -f "$TOP/scripts/hw-bench/bench.mk" \
+		HW_BENCH_DIR="$TOP/scripts/hw-bench" OUTPUT="$SELFTEST_OUT" \
+		KHDR_INCLUDES="-isystem $OBJ/usr/include" \
+		"$SELFTEST_OUT/x86/pmu_access_cost_bench" > "$log" 2>&1 || {
 		grep -E -B2 -A6 'error:|Error [0-9]' "$log" | sed -n '1,60p' >&2 ||
 			tail -n 40 "$log" >&2
 		return 1

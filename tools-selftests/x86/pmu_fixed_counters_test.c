@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Test how KVM enumerates and emulates fixed counters.  From the host, check
- * leaf 0xA of KVM_GET_SUPPORTED_CPUID against the host's CPUID.  In guests
- * with PMU versions 2 to 6 and fixed counter configurations with holes, check
- * that exactly the fixed counters that exist are accepted by the counter
- * MSRs, RDPMC, FIXED_CTR_CTRL and the global PMU MSRs, and that all other
- * fixed counters #GP.  Check that the AnyThread bits #GP, unless the vCPU
- * enumerates AnyThread deprecation with v5, in which case KVM drops them.
- * That doesn't need counting.
+ * Test how KVM emulates fixed counters (vmx_pmu_caps_test checks the ones
+ * KVM reports).  In guests with PMU versions 2 to 6 and fixed counter
+ * configurations with holes, check that exactly the fixed counters that
+ * exist are accepted by the counter MSRs, RDPMC, FIXED_CTR_CTRL and the
+ * global PMU MSRs, and that all other fixed counters #GP (missing_counters_gp
+ * checks only the latter, before any other state changes).  Check that the
+ * AnyThread bits #GP, unless the vCPU enumerates AnyThread deprecation with
+ * v5, in which case KVM drops them.  That doesn't need counting.
  * Separately, check that fixed counter 0 counts the instructions that KVM
- * emulates (via the forced emulation prefix), and that all the fixed counters
- * that exist count on hardware.
+ * emulates (via the forced emulation prefix).  Counting in hardware, with
+ * every fixed counter and with holes, is pmu_counters_test's.
  *
  * Per the SDM, fixed counter i exists if CPUID.0xA.EDX[4:0] > i or, for
  * PerfMon v5+, if CPUID.0xA.ECX[i] is set; before v5, ECX is reserved and
@@ -27,23 +27,12 @@
 /* The fixed counters with architectural MSRs, 0-3, probed by the tests. */
 #define NR_FIXED_COUNTER_MSRS		4
 
-/*
- * The architectural fixed counters 0-2 (instructions, core cycles, reference
- * cycles): KVM supports at least these where the host has them.  How many
- * more KVM supports differs between its vPMU flavours and versions, so the
- * tests take it from what KVM reports, e.g. fixed counter 3 (topdown slots).
- */
-#define ARCH_FIXED_COUNTERS		GENMASK_ULL(2, 0)
-
-#define NUM_LOOPS			1000
 #define NUM_FEP_INSNS			10
-
-#define X86_FEATURE_PMU_ANYTHREAD_DEPRECATED	KVM_X86_CPU_FEATURE(0xa, 0, EDX, 15)
 
 enum counting {
 	COUNT_NONE,
+	COUNT_NONE_MISSING_ONLY,	/* Only the counters that don't exist. */
 	COUNT_FIXED0_FEP,	/* Fixed counter 0, instructions KVM emulates. */
-	COUNT_HW,		/* All fixed counters, in hardware. */
 };
 
 /* Set by the host for each vCPU. */
@@ -52,47 +41,29 @@ static u8 guest_version;
 static bool guest_anythread_dropped;
 static u64 guest_fixed;
 static bool ignore_msrs;
+/* Whether KVM passes GLOBAL_STATUS_RESET through (mediated vPMU). */
 static bool status_reset_passthrough;
-
-/* The fixed counters that exist per the SDM, in the layout of ECX. */
-static u64 fixed_counters_mask(u8 version, u8 nr_fixed, u32 bitmap)
-{
-	u64 mask = BIT_ULL(nr_fixed) - 1;
-
-	return version >= 5 ? mask | bitmap : mask;
-}
-
-static void guest_assert_access(const char *insn, u32 msr, u64 val,
-				bool expect_gp, u8 vector)
-{
-	__GUEST_ASSERT(expect_gp ? vector == GP_VECTOR : !vector,
-		       "Expected %s on %s(0x%x, 0x%lx), got %s",
-		       expect_gp ? "#GP" : "no fault", insn, msr, val,
-		       ex_str(vector));
-}
 
 static void guest_wrmsr_gp(u32 msr, u64 val)
 {
-	guest_assert_access("WRMSR", msr, val, true, wrmsr_safe(msr, val));
+	u8 vector = wrmsr_safe(msr, val);
+
+	GUEST_ASSERT_PMC_MSR_WRITE(WRMSR, msr, val, true, vector);
 }
 
-/* Count with fixed counter i, return the minimum count expected. */
+/* Count with fixed counter 0, return the minimum count expected. */
 static u64 guest_count(u8 i)
 {
 	int n;
 
-	if (counting == COUNT_NONE || (counting == COUNT_FIXED0_FEP && i))
+	if (counting != COUNT_FIXED0_FEP || i)
 		return 0;
 
 	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, FIXED_PMC_GLOBAL_CTRL_ENABLE(i));
-	if (counting == COUNT_FIXED0_FEP) {
-		for (n = 0; n < NUM_FEP_INSNS; n++)
-			asm volatile(KVM_FEP "nop");
-	} else {
-		__asm__ __volatile__("loop ." : "+c"((int){NUM_LOOPS}));
-	}
+	for (n = 0; n < NUM_FEP_INSNS; n++)
+		asm volatile(KVM_FEP "nop");
 	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, 0);
-	return counting == COUNT_FIXED0_FEP ? NUM_FEP_INSNS : 1;
+	return NUM_FEP_INSNS;
 }
 
 /* A fixed counter that exists: all its controls work, it counts if asked. */
@@ -152,7 +123,7 @@ static void guest_test_missing_counter(u8 i)
 	/* With kvm.ignore_msrs=1, KVM doesn't fault unknown MSRs. */
 	if (!ignore_msrs) {
 		vector = rdmsr_safe(msr, &val);
-		guest_assert_access("RDMSR", msr, 0, true, vector);
+		GUEST_ASSERT_PMC_MSR_ACCESS(RDMSR, msr, true, vector);
 		guest_wrmsr_gp(msr, 0);
 	}
 
@@ -183,11 +154,20 @@ static void guest_code(void)
 
 	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_STATUS), 0);
 
+	/*
+	 * The counters that don't exist first: their checks need no state of
+	 * the ones that do, e.g. no GLOBAL_STATUS_SET round trip.
+	 */
+	for (i = 0; i < NR_FIXED_COUNTER_MSRS; i++) {
+		if (!(guest_fixed & BIT_ULL(i)))
+			guest_test_missing_counter(i);
+	}
+	if (counting == COUNT_NONE_MISSING_ONLY)
+		GUEST_DONE();
+
 	for (i = 0; i < NR_FIXED_COUNTER_MSRS; i++) {
 		if (guest_fixed & BIT_ULL(i))
 			guest_test_counter(i);
-		else
-			guest_test_missing_counter(i);
 	}
 
 	/* GLOBAL_CTRL takes all the fixed counters that exist at once. */
@@ -225,73 +205,12 @@ static void run_vcpu(struct kvm_vcpu *vcpu)
 	}
 }
 
-static u64 host_fixed_counters(void)
-{
-	return fixed_counters_mask(this_cpu_property(X86_PROPERTY_PMU_VERSION),
-				   this_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS),
-				   this_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK));
-}
-
+/* The fixed counters KVM reports. */
 static u64 kvm_fixed_counters(void)
 {
-	return fixed_counters_mask(kvm_cpu_property(X86_PROPERTY_PMU_VERSION),
-				   kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS),
-				   kvm_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK));
-}
-
-/*
- * KVM reports v5 on v4+ hosts and v2 at most otherwise, and the host's fixed
- * counters that KVM supports: as a bitmap in ECX for v5+, and as the contiguous counters up
- * to the first hole in EDX[4:0].
- */
-TEST(supported_cpuid)
-{
-	u8 host_version = this_cpu_property(X86_PROPERTY_PMU_VERSION);
-	u8 kvm_version = kvm_cpu_property(X86_PROPERTY_PMU_VERSION);
-	u8 expected_version = host_version >= 4 ? 5 : min_t(u8, host_version, 2);
-	u8 nr_fixed = kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS);
-	u32 bitmap = kvm_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK);
-	u64 host_fixed = host_fixed_counters();
-	u64 kvm_fixed = kvm_fixed_counters();
-	int i;
-
-	pr_info("Host: PMU version %u, fixed counters 0x%lx; KVM: version %u, EDX[4:0] %u, ECX 0x%x\n",
-		host_version, host_fixed, kvm_version, nr_fixed, bitmap);
-
-	TEST_ASSERT(kvm_version == expected_version,
-		    "KVM reports PMU version %u on a v%u host, expected %u",
-		    kvm_version, host_version, expected_version);
-	TEST_ASSERT(kvm_cpu_has(X86_FEATURE_PMU_ANYTHREAD_DEPRECATED),
-		    "KVM doesn't report AnyThread as deprecated (CPUID.0xA.EDX[15])");
-
-	TEST_ASSERT(!(kvm_fixed & ~host_fixed),
-		    "KVM reports fixed counters 0x%lx, the host has 0x%lx",
-		    kvm_fixed, host_fixed);
-	TEST_ASSERT((kvm_fixed & ARCH_FIXED_COUNTERS) == (host_fixed & ARCH_FIXED_COUNTERS),
-		    "KVM reports fixed counters 0x%lx, the host has 0x%lx, expected all of 0x%llx",
-		    kvm_fixed, host_fixed, ARCH_FIXED_COUNTERS);
-
-	if (kvm_version >= 5) {
-		/* KVM's limit is a count: a host counter below a reported one is reported. */
-		u64 below = bitmap ? GENMASK_ULL(63 - __builtin_clzll(bitmap), 0) : 0;
-
-		TEST_ASSERT(bitmap == (host_fixed & below),
-			    "KVM reports ECX 0x%x, expected the host's 0x%lx up to its highest counter",
-			    bitmap, host_fixed);
-		TEST_ASSERT(nr_fixed == __builtin_ctzll(~(u64)bitmap),
-			    "KVM reports EDX[4:0] = %u, expected the counters up to the first hole of 0x%x",
-			    nr_fixed, bitmap);
-	} else {
-		TEST_ASSERT(!bitmap, "KVM reports ECX 0x%x for PMU version %u",
-			    bitmap, kvm_version);
-	}
-
-	/* KVM saves and restores exactly the fixed counters it supports. */
-	for (i = 0; i < NR_FIXED_COUNTER_MSRS; i++)
-		TEST_ASSERT(kvm_msr_is_in_save_restore_list(MSR_CORE_PERF_FIXED_CTR0 + i) ==
-			    !!(kvm_fixed & BIT_ULL(i)),
-			    "Fixed counter %d %s the MSRs to save, KVM's fixed counters 0x%lx",
-			    i, kvm_fixed & BIT_ULL(i) ? "missing from" : "in", kvm_fixed);
+	return pmu_fixed_counters_mask(kvm_cpu_property(X86_PROPERTY_PMU_VERSION),
+				       kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS),
+				       kvm_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK));
 }
 
 static void test_fixed_counters(u8 version, u8 nr_fixed, u32 bitmap,
@@ -305,12 +224,8 @@ static void test_fixed_counters(u8 version, u8 nr_fixed, u32 bitmap,
 	counting = c;
 	guest_version = effective;
 	guest_anythread_dropped = effective >= 5 && !no_anythread_deprecation;
-	guest_fixed = fixed_counters_mask(effective, nr_fixed, bitmap) &
+	guest_fixed = pmu_fixed_counters_mask(effective, nr_fixed, bitmap) &
 		      kvm_fixed_counters();
-	status_reset_passthrough = kvm_is_mediated_pmu_enabled() &&
-		kvm_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS) ==
-		this_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS) &&
-		guest_fixed == host_fixed_counters();
 
 	pr_info("PMU version %u (effective %u), EDX[4:0] = %u, ECX = 0x%x%s: fixed counters 0x%lx\n",
 		version, effective, nr_fixed, bitmap,
@@ -322,6 +237,8 @@ static void test_fixed_counters(u8 version, u8 nr_fixed, u32 bitmap,
 	vcpu_set_cpuid_property(vcpu, X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK, bitmap);
 	if (no_anythread_deprecation)
 		vcpu_clear_cpuid_feature(vcpu, X86_FEATURE_PMU_ANYTHREAD_DEPRECATED);
+	status_reset_passthrough =
+		!kvm_pmu_msr_write_exits(vcpu, MSR_CORE_PERF_GLOBAL_OVF_CTRL, 0);
 
 	sync_global_to_guest(vm, counting);
 	sync_global_to_guest(vm, guest_version);
@@ -381,6 +298,18 @@ TEST(existence)
 	test_configs(COUNT_NONE);
 }
 
+/*
+ * The fixed counters that don't exist, i.e. holes and counters beyond the
+ * vCPU's, #GP everywhere, whatever the vPMU flavour passes through to the
+ * guest for the counters that exist.
+ */
+TEST(missing_counters_gp)
+{
+	if (kvm_cpu_property(X86_PROPERTY_PMU_VERSION) < 5)
+		SKIP(return, NO_V5, kvm_cpu_property(X86_PROPERTY_PMU_VERSION));
+	test_configs(COUNT_NONE_MISSING_ONLY);
+}
+
 /* Fixed counter 0 counts instructions emulated by KVM, where it exists. */
 TEST(fixed0_counts_fep)
 {
@@ -389,14 +318,6 @@ TEST(fixed0_counts_fep)
 	if (kvm_cpu_property(X86_PROPERTY_PMU_VERSION) < 5)
 		SKIP(return, NO_V5, kvm_cpu_property(X86_PROPERTY_PMU_VERSION));
 	test_configs(COUNT_FIXED0_FEP);
-}
-
-/* All the fixed counters that exist count, in hardware. */
-TEST(all_count_hw)
-{
-	if (kvm_cpu_property(X86_PROPERTY_PMU_VERSION) < 5)
-		SKIP(return, NO_V5, kvm_cpu_property(X86_PROPERTY_PMU_VERSION));
-	test_configs(COUNT_HW);
 }
 
 int main(int argc, char *argv[])

@@ -20,7 +20,10 @@
  * Also test that KVM keeps the guest's LBR records when the guest stops
  * recording and is scheduled out and in before it reads them (lbr_records_kept,
  * which needs no counting: it plants its own record, and which runs with the
- * version KVM reports, as the records were lost before PerfMon v4 too).
+ * version KVM reports, as the records were lost before PerfMon v4 too), and
+ * releases the LBR event once the guest has abandoned its LBRs for whole time
+ * slices; that it keeps frozen LBRs (lbr_records_kept_frozen); and that it
+ * keeps L1's LBRs while L2 runs (l1_lbr_records_kept_in_l2, nested VMX).
  *
  * The _fep variants count only instructions that KVM emulates, via the forced
  * emulation prefix, so that they don't depend on the hardware counting (on
@@ -32,19 +35,22 @@
 #include "apic.h"
 #include "pmu.h"
 #include "processor.h"
+#include "vmx.h"
 
-#define APIC_LVTPC			0x340
-#define PMI_VECTOR			0x40
 #define TIMER_VECTOR			0x41
 
 /* APIC timer ticks until the halted vCPU is woken up (1ms at 1GHz). */
 #define SCHED_OUT_TMICT			1000000
 
+/*
+ * Sched-outs after which an abandoned LBR event must be gone: KVM releases it
+ * after a whole time slice without accesses and with the LBR MSRs intercepted,
+ * i.e. at the third cleanup after the last access at the latest.
+ */
+#define NR_IDLE_SLICES			5
+
 /* A canonical address for an LBR record that no branch writes. */
 #define LBR_MAGIC_FROM			0x401000ull
-
-#define GLOBAL_STATUS_LBRS_FROZEN	BIT_ULL(58)
-#define GLOBAL_STATUS_COUNTERS_FROZEN	BIT_ULL(59)
 
 /* Instructions until counter 0 overflows, and per spin(). */
 #define NR_INSNS_TO_OVERFLOW		10000
@@ -313,6 +319,94 @@ static void guest_code_lbr_lifetime(void)
 	__GUEST_ASSERT(from == LBR_MAGIC_FROM,
 		       "LBR record %lu lost across a sched-out/in: FROM 0x%lx, expected 0x%llx",
 		       tos, from, LBR_MAGIC_FROM);
+
+	/*
+	 * Abandoned for whole time slices (without accesses, and with the LBR
+	 * MSRs intercepted), the LBR event is released: its successor, created
+	 * by the next access, starts with an empty stack.
+	 */
+	for (i = 0; i < NR_IDLE_SLICES; i++)
+		guest_sched_out();
+	tos = rdmsr(MSR_LBR_TOS);
+	from = rdmsr(MSR_LBR_NHM_FROM + tos);
+	__GUEST_ASSERT(!from,
+		       "LBR event kept for %d time slices without LBR use: FROM 0x%lx",
+		       NR_IDLE_SLICES, from);
+	GUEST_DONE();
+}
+
+/*
+ * Frozen LBRs (LBR_Frz, PerfMon v4+) are in use: DEBUGCTL.LBR stays set.  The
+ * planted record survives sched-outs, on hardware too, as frozen LBRs don't
+ * record.
+ */
+static void guest_code_lbr_frozen_lifetime(void)
+{
+	u64 tos, from;
+	int i;
+
+	x2apic_enable();
+	x2apic_write_reg(APIC_LVTT, TIMER_VECTOR);
+	x2apic_write_reg(APIC_TDCR, 0xb);	/* Divide by 1. */
+
+	wrmsr(MSR_IA32_DEBUGCTLMSR, DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI);
+	guest_sched_out();
+	wrmsr(MSR_CORE_PERF_GLOBAL_STATUS_SET, GLOBAL_STATUS_LBRS_FROZEN);
+	tos = rdmsr(MSR_LBR_TOS);
+	wrmsr(MSR_LBR_NHM_FROM + tos, LBR_MAGIC_FROM);
+
+	for (i = 0; i < NR_IDLE_SLICES; i++)
+		guest_sched_out();
+
+	from = rdmsr(MSR_LBR_NHM_FROM + tos);
+	__GUEST_ASSERT(from == LBR_MAGIC_FROM,
+		       "Frozen LBR record %lu lost across sched-outs/ins: FROM 0x%lx, expected 0x%llx",
+		       tos, from, LBR_MAGIC_FROM);
+	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_DEBUGCTLMSR),
+			DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI);
+	wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, GLOBAL_STATUS_LBRS_FROZEN);
+	wrmsr(MSR_IA32_DEBUGCTLMSR, 0);
+	GUEST_DONE();
+}
+
+/* L2 gets scheduled out twice, woken by L1's APIC timer, then exits to L1. */
+static void l2_guest_code_sched_out(void)
+{
+	guest_sched_out();
+	guest_sched_out();
+	vmcall();
+}
+
+/*
+ * L1 records branches while L2, which doesn't (vmcs12's DEBUGCTL is 0), gets
+ * scheduled out and in twice without exiting to L1: KVM must keep L1's LBR
+ * records, as L1 still uses its LBRs.  The top record is a written pattern
+ * for emulators, where LBRs don't record; on hardware, it is a branch L1
+ * recorded since.  Either way it is non-zero, unless perf wiped the LBR
+ * stack for a new guest LBR event.
+ */
+static void l1_guest_code_lbr_lifetime(struct vmx_pages *vmx_pages)
+{
+	u64 tos, from;
+
+	x2apic_enable();
+	x2apic_write_reg(APIC_LVTT, TIMER_VECTOR);
+	x2apic_write_reg(APIC_TDCR, 0xb);	/* Divide by 1. */
+
+	GUEST_ASSERT(prepare_for_vmx_operation(vmx_pages));
+	GUEST_ASSERT(load_vmcs(vmx_pages));
+	prepare_vmcs(vmx_pages, l2_guest_code_sched_out);
+
+	wrmsr(MSR_IA32_DEBUGCTLMSR, DEBUGCTLMSR_LBR);
+	tos = rdmsr(MSR_LBR_TOS);
+	wrmsr(MSR_LBR_NHM_FROM + tos, LBR_MAGIC_FROM);
+
+	GUEST_ASSERT(!vmlaunch());
+	GUEST_ASSERT_EQ(vmreadz(VM_EXIT_REASON), EXIT_REASON_VMCALL);
+
+	tos = rdmsr(MSR_LBR_TOS);
+	from = rdmsr(MSR_LBR_NHM_FROM + tos);
+	__GUEST_ASSERT(from, "L1's LBR records lost while L2 ran: TOS %lu, FROM 0", tos);
 	GUEST_DONE();
 }
 
@@ -709,6 +803,40 @@ TEST(lbr_records_kept)
 	/* Any version with LBRs: the bug this catches predates PerfMon v4. */
 	vcpu = create_vcpu(&vm, guest_code_lbr_lifetime, kvm_pmu_version,
 			   TEST_FREEZE_LBRS, false);
+	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
+	run_vcpu(vcpu);
+	kvm_vm_free(vm);
+}
+
+TEST(l1_lbr_records_kept_in_l2)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	gva_t vmx_pages_gva;
+
+	if (!has_lbrs)
+		SKIP(return, NO_LBRS);
+	if (!kvm_cpu_has(X86_FEATURE_VMX))
+		SKIP(return, "No nested VMX (kvm_intel.nested=0)");
+
+	vm = vm_create_with_one_vcpu(&vcpu, l1_guest_code_lbr_lifetime);
+	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
+	vcpu_alloc_vmx(vm, &vmx_pages_gva);
+	vcpu_args_set(vcpu, 1, vmx_pages_gva);
+	run_vcpu(vcpu);
+	kvm_vm_free(vm);
+}
+
+TEST(lbr_records_kept_frozen)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	if (kvm_pmu_version < 5)
+		SKIP(return, NO_V5, kvm_pmu_version);
+	if (!has_lbrs)
+		SKIP(return, NO_LBRS);
+	vcpu = create_vcpu(&vm, guest_code_lbr_frozen_lifetime, 5, TEST_FREEZE_LBRS, false);
 	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
 	run_vcpu(vcpu);
 	kvm_vm_free(vm);

@@ -14,15 +14,6 @@
 #include "pmu.h"
 #include "processor.h"
 
-#define APIC_LVTPC			0x340
-#define PMI_VECTOR			0x40
-
-#define GLOBAL_STATUS_TRACE_TOPA_PMI	BIT_ULL(55)
-#define GLOBAL_STATUS_LBRS_FROZEN	BIT_ULL(58)
-#define GLOBAL_STATUS_COUNTERS_FROZEN	BIT_ULL(59)
-#define GLOBAL_STATUS_BUFFER_OVF	BIT_ULL(62)
-#define GLOBAL_STATUS_COND_CHGD		BIT_ULL(63)
-
 /* Whether or not the vCPU has LBRs, i.e. can have LBR_Frz; set by the host. */
 static bool guest_has_lbrs;
 
@@ -37,11 +28,9 @@ static bool ignore_msrs;
 
 /*
  * The mediated vPMU passes GLOBAL_STATUS_RESET through to the guest if the
- * vCPU has the same counters as the host.  Hardware then decides which bits
- * #GP, and hardware accepts bits that KVM reserves for the vCPU, e.g. LBR_Frz
- * for a vCPU without LBRs.  Note, KVM compares against the counters perf
- * reports, the test compares against the host's CPUID, which is the same
- * unless perf overrides CPUID (it may under a hypervisor).
+ * vCPU has the same counters as the host (per perf).  Hardware then decides
+ * which bits #GP, and hardware accepts bits that KVM reserves for the vCPU,
+ * e.g. LBR_Frz for a vCPU without LBRs.  Measured per vCPU configuration.
  */
 static bool status_reset_passthrough;
 
@@ -50,17 +39,6 @@ static u8 guest_pmu_version(void)
 {
 	return kvm_intel_pmu_emulated_version(this_cpu_property(X86_PROPERTY_PMU_VERSION),
 					      kvm_pmu_version);
-}
-
-/*
- * The fixed counters that exist per the SDM: ECX is a bitmap for PerfMon v5+,
- * and reserved before v5.
- */
-static u64 fixed_counters_mask(u8 version, u8 nr_fixed, u32 bitmap)
-{
-	u64 mask = BIT_ULL(nr_fixed) - 1;
-
-	return version >= 5 ? mask | bitmap : mask;
 }
 
 /* GLOBAL_STATUS as userspace restored it before the guest runs. */
@@ -72,15 +50,6 @@ static void guest_pmi_handler(struct ex_regs *regs)
 {
 	WRITE_ONCE(nr_pmis, nr_pmis + 1);
 	x2apic_write_reg(APIC_EOI, 0);
-}
-
-static void guest_assert_msr_access(const char *insn, u32 msr, u64 val,
-				    bool expect_gp, u8 vector)
-{
-	__GUEST_ASSERT(expect_gp ? vector == GP_VECTOR : !vector,
-		       "Expected %s on %s(0x%x, 0x%lx), got %s",
-		       expect_gp ? "#GP" : "no fault", insn, msr, val,
-		       ex_str(vector));
 }
 
 static void guest_assert_inuse(u64 expected)
@@ -98,7 +67,7 @@ static void guest_assert_inuse(u64 expected)
 static u64 guest_counters_mask(u8 version)
 {
 	u8 nr_gp = this_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS);
-	u64 fixed = fixed_counters_mask(version,
+	u64 fixed = pmu_fixed_counters_mask(version,
 					this_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS),
 					this_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK));
 
@@ -121,9 +90,9 @@ static void guest_test_v1(void)
 
 	for (i = 0; i < ARRAY_SIZE(msrs); i++) {
 		vector = rdmsr_safe(msrs[i], &val);
-		guest_assert_msr_access("RDMSR", msrs[i], 0, true, vector);
+		GUEST_ASSERT_PMC_MSR_ACCESS(RDMSR, msrs[i], true, vector);
 		vector = wrmsr_safe(msrs[i], 0);
-		guest_assert_msr_access("WRMSR", msrs[i], 0, true, vector);
+		GUEST_ASSERT_PMC_MSR_WRITE(WRMSR, msrs[i], 0, true, vector);
 	}
 }
 
@@ -144,7 +113,7 @@ static void guest_test_status_reset(u64 valid)
 	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_STATUS), 0);
 
 	vector = wrmsr_safe(MSR_CORE_PERF_GLOBAL_STATUS, 0);
-	guest_assert_msr_access("WRMSR", MSR_CORE_PERF_GLOBAL_STATUS, 0, true, vector);
+	GUEST_ASSERT_PMC_MSR_WRITE(WRMSR, MSR_CORE_PERF_GLOBAL_STATUS, 0, true, vector);
 
 	for (bit = 0; bit < 64; bit++) {
 		/* Trace_ToPA_PMI depends on how Intel PT is virtualized. */
@@ -155,10 +124,12 @@ static void guest_test_status_reset(u64 valid)
 			continue;
 
 		vector = wrmsr_safe(MSR_CORE_PERF_GLOBAL_OVF_CTRL, BIT_ULL(bit));
-		guest_assert_msr_access("WRMSR", MSR_CORE_PERF_GLOBAL_OVF_CTRL,
-					BIT_ULL(bit), !(valid & BIT_ULL(bit)), vector);
+		GUEST_ASSERT_PMC_MSR_WRITE(WRMSR, MSR_CORE_PERF_GLOBAL_OVF_CTRL,
+					   BIT_ULL(bit), !(valid & BIT_ULL(bit)), vector);
 	}
-	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL), 0);
+	/* KVM's STATUS_RESET reads 0; a passed-through one reads hardware's. */
+	if (!status_reset_passthrough)
+		GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL), 0);
 	GUEST_ASSERT_EQ(rdmsr(MSR_CORE_PERF_GLOBAL_STATUS), 0);
 }
 
@@ -172,9 +143,9 @@ static void guest_test_status_set(u8 version, u64 valid)
 			return;
 
 		vector = rdmsr_safe(MSR_CORE_PERF_GLOBAL_STATUS_SET, &val);
-		guest_assert_msr_access("RDMSR", MSR_CORE_PERF_GLOBAL_STATUS_SET, 0, true, vector);
+		GUEST_ASSERT_PMC_MSR_ACCESS(RDMSR, MSR_CORE_PERF_GLOBAL_STATUS_SET, true, vector);
 		vector = wrmsr_safe(MSR_CORE_PERF_GLOBAL_STATUS_SET, 0);
-		guest_assert_msr_access("WRMSR", MSR_CORE_PERF_GLOBAL_STATUS_SET, 0, true, vector);
+		GUEST_ASSERT_PMC_MSR_WRITE(WRMSR, MSR_CORE_PERF_GLOBAL_STATUS_SET, 0, true, vector);
 		return;
 	}
 
@@ -186,8 +157,8 @@ static void guest_test_status_set(u8 version, u64 valid)
 			continue;
 
 		vector = wrmsr_safe(MSR_CORE_PERF_GLOBAL_STATUS_SET, BIT_ULL(bit));
-		guest_assert_msr_access("WRMSR", MSR_CORE_PERF_GLOBAL_STATUS_SET,
-					BIT_ULL(bit), !(valid & BIT_ULL(bit)), vector);
+		GUEST_ASSERT_PMC_MSR_WRITE(WRMSR, MSR_CORE_PERF_GLOBAL_STATUS_SET,
+					   BIT_ULL(bit), !(valid & BIT_ULL(bit)), vector);
 		if (vector)
 			continue;
 
@@ -229,18 +200,18 @@ static void guest_test_inuse(u8 version, u64 counters)
 			return;
 
 		vector = rdmsr_safe(MSR_CORE_PERF_GLOBAL_INUSE, &val);
-		guest_assert_msr_access("RDMSR", MSR_CORE_PERF_GLOBAL_INUSE, 0, true, vector);
+		GUEST_ASSERT_PMC_MSR_ACCESS(RDMSR, MSR_CORE_PERF_GLOBAL_INUSE, true, vector);
 		vector = wrmsr_safe(MSR_CORE_PERF_GLOBAL_INUSE, 0);
-		guest_assert_msr_access("WRMSR", MSR_CORE_PERF_GLOBAL_INUSE, 0, true, vector);
+		GUEST_ASSERT_PMC_MSR_WRITE(WRMSR, MSR_CORE_PERF_GLOBAL_INUSE, 0, true, vector);
 		return;
 	}
 
 	/* INUSE is read-only. */
 	guest_assert_inuse(0);
 	vector = wrmsr_safe(MSR_CORE_PERF_GLOBAL_INUSE, 0);
-	guest_assert_msr_access("WRMSR", MSR_CORE_PERF_GLOBAL_INUSE, 0, true, vector);
+	GUEST_ASSERT_PMC_MSR_WRITE(WRMSR, MSR_CORE_PERF_GLOBAL_INUSE, 0, true, vector);
 	vector = wrmsr_safe(MSR_CORE_PERF_GLOBAL_INUSE, pmi);
-	guest_assert_msr_access("WRMSR", MSR_CORE_PERF_GLOBAL_INUSE, pmi, true, vector);
+	GUEST_ASSERT_PMC_MSR_WRITE(WRMSR, MSR_CORE_PERF_GLOBAL_INUSE, pmi, true, vector);
 
 	/* INUSE doesn't depend on GLOBAL_CTRL, keep all counters disabled. */
 	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, 0);
@@ -528,9 +499,6 @@ static void test_pmu_version(u8 version, u64 perf_caps, bool deny_fixed0)
 	u8 effective = kvm_intel_pmu_emulated_version(version, kvm_pmu_version);
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	u64 host_fixed, vcpu_fixed;
-	u32 bitmap;
-	u8 nr_fixed;
 
 	pr_info("Testing PMU version %u (effective %u), PERF_CAPABILITIES = 0x%lx%s\n",
 		version, effective, perf_caps,
@@ -541,18 +509,9 @@ static void test_pmu_version(u8 version, u64 perf_caps, bool deny_fixed0)
 	/* KVM gives the vCPU LBRs if and only if it has an LBR format. */
 	guest_has_lbrs = perf_caps & PMU_CAP_LBR_FMT;
 
-	/* The host's fixed counters, and the vCPU's: KVM's, per its version. */
-	nr_fixed = this_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS);
-	bitmap = this_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK);
-	host_fixed = fixed_counters_mask(this_cpu_property(X86_PROPERTY_PMU_VERSION),
-					 nr_fixed, bitmap);
-	nr_fixed = kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS);
-	bitmap = kvm_cpu_property(X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK);
-	vcpu_fixed = fixed_counters_mask(effective, nr_fixed, bitmap);
-	status_reset_passthrough = kvm_is_mediated_pmu_enabled() &&
-		kvm_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS) ==
-		this_cpu_property(X86_PROPERTY_PMU_NR_GP_COUNTERS) &&
-		vcpu_fixed == host_fixed;
+	/* Whether KVM passes GLOBAL_STATUS_RESET through (v2+ only). */
+	status_reset_passthrough = effective >= 2 &&
+		!kvm_pmu_msr_write_exits(vcpu, MSR_CORE_PERF_GLOBAL_OVF_CTRL, 0);
 
 	sync_global_to_guest(vm, kvm_pmu_version);
 	sync_global_to_guest(vm, guest_has_lbrs);
