@@ -396,6 +396,9 @@ static void l1_guest_code_lbr_lifetime(struct vmx_pages *vmx_pages)
 	GUEST_ASSERT(prepare_for_vmx_operation(vmx_pages));
 	GUEST_ASSERT(load_vmcs(vmx_pages));
 	prepare_vmcs(vmx_pages, l2_guest_code_sched_out);
+	/* No exits for L2's MSR accesses, e.g. of the APIC timer. */
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+		vmreadz(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_USE_MSR_BITMAPS);
 
 	wrmsr(MSR_IA32_DEBUGCTLMSR, DEBUGCTLMSR_LBR);
 	tos = rdmsr(MSR_LBR_TOS);

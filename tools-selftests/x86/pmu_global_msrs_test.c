@@ -579,7 +579,7 @@ static void guest_code_intercepts(void)
 	GUEST_DONE();
 }
 
-#define NO_V4	"KVM reports PMU version %u, the v4 MSRs need v4+ (global.version_policy checks the version)"
+#define NO_V4	"KVM reports PMU version %u, the v4 MSRs need v4+"
 
 /*
  * The one check of KVM's version policy: PerfMon v5 on hosts with v4+.  It
@@ -637,7 +637,7 @@ TEST(restored_cond_chgd)
 	struct ucall uc;
 
 	if (!kvm_is_mediated_pmu_enabled())
-		SKIP(return, "Only the mediated vPMU context switches GLOBAL_STATUS (enable_mediated_pmu=0)");
+		SKIP(return, "Needs the mediated vPMU (enable_mediated_pmu=1)");
 	if (!nr_gp)
 		SKIP(return, "KVM reports no general purpose counters");
 
@@ -675,7 +675,7 @@ TEST(restored_cond_chgd)
  */
 TEST(v4_msrs_intercepted)
 {
-	const char *what[] = {
+	static const char * const what[] = {
 		"RDMSR(STATUS_SET)", "WRMSR(STATUS_SET)", "RDMSR(INUSE)", "WRMSR(INUSE)",
 	};
 	struct kvm_vcpu *vcpu;
