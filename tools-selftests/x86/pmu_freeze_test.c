@@ -49,6 +49,9 @@
  */
 #define NR_IDLE_SLICES			5
 
+/* Time slices of L2 without an exit to L1, more than enough for a release. */
+#define NR_L2_SLICES			20
+
 /* A canonical address for an LBR record that no branch writes. */
 #define LBR_MAGIC_FROM			0x401000ull
 
@@ -369,21 +372,26 @@ static void guest_code_lbr_frozen_lifetime(void)
 	GUEST_DONE();
 }
 
-/* L2 gets scheduled out twice, woken by L1's APIC timer, then exits to L1. */
+/*
+ * L2 gets scheduled out NR_L2_SLICES times, woken by L1's APIC timer, then
+ * exits to L1.
+ */
 static void l2_guest_code_sched_out(void)
 {
-	guest_sched_out();
-	guest_sched_out();
+	int i;
+
+	for (i = 0; i < NR_L2_SLICES; i++)
+		guest_sched_out();
 	vmcall();
 }
 
 /*
  * L1 records branches while L2, which doesn't (vmcs12's DEBUGCTL is 0), gets
- * scheduled out and in twice without exiting to L1: KVM must keep L1's LBR
- * records, as L1 still uses its LBRs.  The top record is a written pattern
- * for emulators, where LBRs don't record; on hardware, it is a branch L1
- * recorded since.  Either way it is non-zero, unless perf wiped the LBR
- * stack for a new guest LBR event.
+ * scheduled out and in for whole time slices without exiting to L1: KVM must
+ * keep L1's LBR records, as L1 still uses its LBRs.  The top record is a
+ * written pattern for emulators, where LBRs don't record; on hardware, it is
+ * a branch L1 recorded since.  Either way it is non-zero, unless perf wiped
+ * the LBR stack for a new guest LBR event.
  */
 static void l1_guest_code_lbr_lifetime(struct vmx_pages *vmx_pages)
 {
