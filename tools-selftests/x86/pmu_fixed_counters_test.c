@@ -187,24 +187,6 @@ static void guest_code(void)
 	GUEST_DONE();
 }
 
-static void run_vcpu(struct kvm_vcpu *vcpu)
-{
-	struct ucall uc;
-
-	vcpu_run(vcpu);
-	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
-
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(uc);
-		break;
-	case UCALL_DONE:
-		break;
-	default:
-		TEST_FAIL("Unexpected ucall: %lu", uc.cmd);
-	}
-}
-
 /* The fixed counters KVM reports. */
 static u64 kvm_fixed_counters(void)
 {
@@ -247,7 +229,7 @@ static void test_fixed_counters(u8 version, u8 nr_fixed, u32 bitmap,
 	sync_global_to_guest(vm, ignore_msrs);
 	sync_global_to_guest(vm, status_reset_passthrough);
 
-	run_vcpu(vcpu);
+	pmu_run_vcpu_to_done(vcpu);
 	kvm_vm_free(vm);
 }
 

@@ -22,8 +22,10 @@
  * which needs no counting: it plants its own record, and which runs with the
  * version KVM reports, as the records were lost before PerfMon v4 too), and
  * releases the LBR event once the guest has abandoned its LBRs for whole time
- * slices; that it keeps frozen LBRs (lbr_records_kept_frozen); and that it
- * keeps L1's LBRs while L2 runs (l1_lbr_records_kept_in_l2, nested VMX).
+ * slices; that it keeps the LBRs of a v2 PMI handler that is scheduled out
+ * before it reads them (lbr_records_kept_in_pmi); that it keeps frozen LBRs
+ * (lbr_records_kept_frozen); and that it keeps L1's LBRs while L2 runs
+ * (l1_lbr_records_kept_in_l2, nested VMX).
  *
  * The _fep variants count only instructions that KVM emulates, via the forced
  * emulation prefix, so that they don't depend on the hardware counting (on
@@ -37,7 +39,8 @@
 #include "processor.h"
 #include "vmx.h"
 
-#define TIMER_VECTOR			0x41
+/* Above the PMI's priority class: the timer wakes a halt in the PMI handler. */
+#define TIMER_VECTOR			0x50
 
 /* APIC timer ticks until the halted vCPU is woken up (1ms at 1GHz). */
 #define SCHED_OUT_TMICT			1000000
@@ -66,6 +69,7 @@ enum freeze_test {
 	TEST_FREEZE_LBRS,
 	TEST_RESTORED_FREEZE,
 	TEST_MIGRATED_FREEZE,
+	TEST_LBRS_IN_PMI,
 };
 
 /* Set by the host. */
@@ -230,6 +234,54 @@ static void guest_pmi_migrated(u64 status)
 	guest_assert_counter0_counts();
 }
 
+static void guest_timer_handler(struct ex_regs *regs)
+{
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+/* A one-shot APIC timer for guest_sched_out(), in x2APIC mode. */
+static void guest_timer_init(void)
+{
+	x2apic_enable();
+	x2apic_write_reg(APIC_LVTT, TIMER_VECTOR);
+	x2apic_write_reg(APIC_TDCR, 0xb);	/* Divide by 1. */
+}
+
+/*
+ * Halt until the APIC timer fires: the vCPU blocks, i.e. is scheduled out,
+ * and KVM cleans up unused PMU resources when it's scheduled back in.
+ */
+static void guest_sched_out(void)
+{
+	x2apic_write_reg(APIC_TMICT, SCHED_OUT_TMICT);
+	asm volatile("sti; hlt; cli" ::: "memory");
+}
+
+/*
+ * A v2 PMI handler after the legacy Freeze_LBRs_On_PMI, i.e. with DEBUGCTL.LBR
+ * cleared by the PMI: it exits on GLOBAL_CTRL, gets scheduled out and in right
+ * there, and then reads the LBRs.  KVM must keep the records, as it can't know
+ * whether the guest read them: the LBR MSRs were passed through until the PMI.
+ * The top record is non-zero, a branch on hardware, the pattern the guest
+ * wrote before the PMI on emulators, unless perf wiped the LBR stack for a new
+ * guest LBR event.
+ */
+static void guest_pmi_lbrs_in_use(u64 status)
+{
+	u64 debugctl = rdmsr(MSR_IA32_DEBUGCTLMSR);
+	u64 tos, from;
+
+	__GUEST_ASSERT(!(debugctl & DEBUGCTLMSR_LBR),
+		       "DEBUGCTL.LBR not cleared on a PerfMon v2 PMI, DEBUGCTL = 0x%lx",
+		       debugctl);
+	wrmsr(MSR_CORE_PERF_GLOBAL_CTRL, 0);
+	guest_sched_out();
+
+	lbr_top(&tos, &from);
+	__GUEST_ASSERT(from, "LBR records lost in the PMI handler: TOS %lu, FROM 0", tos);
+	wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, status);
+}
+
 static void guest_pmi_handler(struct ex_regs *regs)
 {
 	u64 status = rdmsr(MSR_CORE_PERF_GLOBAL_STATUS);
@@ -238,6 +290,8 @@ static void guest_pmi_handler(struct ex_regs *regs)
 		guest_pmi_freeze_counters(status);
 	else if (test == TEST_MIGRATED_FREEZE)
 		guest_pmi_migrated(status);
+	else if (test == TEST_LBRS_IN_PMI)
+		guest_pmi_lbrs_in_use(status);
 	else
 		guest_pmi_freeze_lbrs(status);
 
@@ -265,21 +319,6 @@ static void guest_overflow_counter0(void)
 	GUEST_ASSERT_EQ(READ_ONCE(nr_pmis), 1);
 }
 
-static void guest_timer_handler(struct ex_regs *regs)
-{
-	x2apic_write_reg(APIC_EOI, 0);
-}
-
-/*
- * Halt until the APIC timer fires: the vCPU blocks, i.e. is scheduled out,
- * and KVM cleans up unused PMU resources when it's scheduled back in.
- */
-static void guest_sched_out(void)
-{
-	x2apic_write_reg(APIC_TMICT, SCHED_OUT_TMICT);
-	asm volatile("sti; hlt; cli" ::: "memory");
-}
-
 /*
  * Stop recording with the LBR MSRs passed through, so that KVM sees no LBR
  * access, let the vCPU be scheduled out and in, then read the records: KVM
@@ -294,9 +333,7 @@ static void guest_code_lbr_lifetime(void)
 	u64 tos, from;
 	int i;
 
-	x2apic_enable();
-	x2apic_write_reg(APIC_LVTT, TIMER_VECTOR);
-	x2apic_write_reg(APIC_TDCR, 0xb);	/* Divide by 1. */
+	guest_timer_init();
 
 	/* Recording, across time slices: KVM passes the LBR MSRs through. */
 	wrmsr(MSR_IA32_DEBUGCTLMSR, DEBUGCTLMSR_LBR);
@@ -348,9 +385,7 @@ static void guest_code_lbr_frozen_lifetime(void)
 	u64 tos, from;
 	int i;
 
-	x2apic_enable();
-	x2apic_write_reg(APIC_LVTT, TIMER_VECTOR);
-	x2apic_write_reg(APIC_TDCR, 0xb);	/* Divide by 1. */
+	guest_timer_init();
 
 	wrmsr(MSR_IA32_DEBUGCTLMSR, DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI);
 	guest_sched_out();
@@ -368,6 +403,27 @@ static void guest_code_lbr_frozen_lifetime(void)
 	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_DEBUGCTLMSR),
 			DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI);
 	wrmsr(MSR_CORE_PERF_GLOBAL_OVF_CTRL, GLOBAL_STATUS_LBRS_FROZEN);
+	wrmsr(MSR_IA32_DEBUGCTLMSR, 0);
+	GUEST_DONE();
+}
+
+/*
+ * Record with the legacy Freeze_LBRs_On_PMI (PerfMon v2) and get a PMI, whose
+ * handler is scheduled out before it reads the LBRs, see guest_pmi_lbrs_in_use().
+ */
+static void guest_code_lbr_pmi(void)
+{
+	u64 tos;
+
+	guest_timer_init();
+	x2apic_write_reg(APIC_LVTPC, PMI_VECTOR);
+
+	wrmsr(MSR_IA32_DEBUGCTLMSR, DEBUGCTLMSR_LBR | DEBUGCTLMSR_FREEZE_LBRS_ON_PMI);
+	tos = rdmsr(MSR_LBR_TOS);
+	wrmsr(MSR_LBR_NHM_FROM + tos, LBR_MAGIC_FROM);
+	sti_nop();
+	guest_overflow_counter0();
+	cli();
 	wrmsr(MSR_IA32_DEBUGCTLMSR, 0);
 	GUEST_DONE();
 }
@@ -397,9 +453,7 @@ static void l1_guest_code_lbr_lifetime(struct vmx_pages *vmx_pages)
 {
 	u64 tos, from;
 
-	x2apic_enable();
-	x2apic_write_reg(APIC_LVTT, TIMER_VECTOR);
-	x2apic_write_reg(APIC_TDCR, 0xb);	/* Divide by 1. */
+	guest_timer_init();
 
 	GUEST_ASSERT(prepare_for_vmx_operation(vmx_pages));
 	GUEST_ASSERT(load_vmcs(vmx_pages));
@@ -481,22 +535,6 @@ static void guest_code_legacy(void)
 	GUEST_DONE();
 }
 
-static void run_vcpu(struct kvm_vcpu *vcpu)
-{
-	struct ucall uc;
-
-	vcpu_run(vcpu);
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(uc);
-		break;
-	case UCALL_DONE:
-		break;
-	default:
-		TEST_FAIL("Unexpected ucall: %lu", uc.cmd);
-	}
-}
-
 static struct kvm_vcpu *create_vcpu(struct kvm_vm **vm, void *guest_code,
 				    u8 version, enum freeze_test t, bool fep)
 {
@@ -519,7 +557,7 @@ static void test_freeze(enum freeze_test t, u64 debugctl, bool fep)
 
 	vcpu = create_vcpu(&vm, guest_code, 5, t, fep);
 	vcpu_args_set(vcpu, 1, debugctl);
-	run_vcpu(vcpu);
+	pmu_run_vcpu_to_done(vcpu);
 	kvm_vm_free(vm);
 }
 
@@ -552,7 +590,7 @@ static void test_restored_freeze(bool fep)
 		     INTEL_ARCH_INSTRUCTIONS_RETIRED | ARCH_PERFMON_EVENTSEL_OS |
 		     ARCH_PERFMON_EVENTSEL_ENABLE);
 	vcpu_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_CTRL, BIT_ULL(0));
-	run_vcpu(vcpu);
+	pmu_run_vcpu_to_done(vcpu);
 	kvm_vm_free(vm);
 }
 
@@ -659,17 +697,7 @@ static void test_migrated_freeze(bool fep, bool restore_debugctl)
 	sync_global_to_guest(vm, migrate_debugctl);
 	vcpu_args_set(vcpu, 1, debugctl);
 
-	vcpu_run(vcpu);
-	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_SYNC:
-		break;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(uc);
-		break;
-	default:
-		TEST_FAIL("Unexpected ucall: %lu", uc.cmd);
-	}
+	TEST_ASSERT_EQ(pmu_run_vcpu(vcpu, &uc), UCALL_SYNC);
 
 	/* Userspace reads the guest's DEBUGCTL and the frozen status. */
 	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_IA32_DEBUGCTLMSR), debugctl);
@@ -704,7 +732,7 @@ static void test_migrated_freeze(bool fep, bool restore_debugctl)
 	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS), uc.args[1]);
 	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_IA32_DEBUGCTLMSR),
 		       restore_debugctl ? debugctl : 0);
-	run_vcpu(vcpu);
+	pmu_run_vcpu_to_done(vcpu);
 	kvm_vm_free(vm);
 }
 
@@ -725,7 +753,7 @@ TEST(legacy_freeze_perfmon_reserved)
 	/* KVM emulates v3 and v4 as v2 (AnyThread). */
 	for (v = 2; v <= 4; v++) {
 		vcpu = create_vcpu(&vm, guest_code_legacy, v, TEST_FREEZE_COUNTERS, false);
-		run_vcpu(vcpu);
+		pmu_run_vcpu_to_done(vcpu);
 		kvm_vm_free(vm);
 	}
 }
@@ -815,8 +843,36 @@ TEST(lbr_records_kept)
 	vcpu = create_vcpu(&vm, guest_code_lbr_lifetime, kvm_pmu_version,
 			   TEST_FREEZE_LBRS, false);
 	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
-	run_vcpu(vcpu);
+	pmu_run_vcpu_to_done(vcpu);
 	kvm_vm_free(vm);
+}
+
+/* KVM emulates the legacy Freeze_LBRs_On_PMI below PerfMon v4. */
+static void test_lbr_records_kept_in_pmi(bool fep)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	vcpu = create_vcpu(&vm, guest_code_lbr_pmi, 2, TEST_LBRS_IN_PMI, fep);
+	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
+	pmu_run_vcpu_to_done(vcpu);
+	kvm_vm_free(vm);
+}
+
+TEST(lbr_records_kept_in_pmi)
+{
+	if (!has_lbrs)
+		SKIP(return, NO_LBRS);
+	test_lbr_records_kept_in_pmi(false);
+}
+
+TEST(lbr_records_kept_in_pmi_fep)
+{
+	if (!is_forced_emulation_enabled)
+		SKIP(return, NO_FEP);
+	if (!has_lbrs)
+		SKIP(return, NO_LBRS);
+	test_lbr_records_kept_in_pmi(true);
 }
 
 TEST(l1_lbr_records_kept_in_l2)
@@ -834,7 +890,7 @@ TEST(l1_lbr_records_kept_in_l2)
 	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
 	vcpu_alloc_vmx(vm, &vmx_pages_gva);
 	vcpu_args_set(vcpu, 1, vmx_pages_gva);
-	run_vcpu(vcpu);
+	pmu_run_vcpu_to_done(vcpu);
 	kvm_vm_free(vm);
 }
 
@@ -849,7 +905,7 @@ TEST(lbr_records_kept_frozen)
 		SKIP(return, NO_LBRS);
 	vcpu = create_vcpu(&vm, guest_code_lbr_frozen_lifetime, 5, TEST_FREEZE_LBRS, false);
 	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
-	run_vcpu(vcpu);
+	pmu_run_vcpu_to_done(vcpu);
 	kvm_vm_free(vm);
 }
 

@@ -311,22 +311,6 @@ static void guest_code(void)
 	GUEST_DONE();
 }
 
-static void run_vcpu(struct kvm_vcpu *vcpu)
-{
-	struct ucall uc;
-
-	vcpu_run(vcpu);
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(uc);
-		break;
-	case UCALL_DONE:
-		break;
-	default:
-		TEST_FAIL("Unexpected ucall: %lu", uc.cmd);
-	}
-}
-
 /* Returns the number of MSRs read, i.e. 1 on success. */
 static int get_msr_raw(struct kvm_vcpu *vcpu, u32 msr, u64 *val)
 {
@@ -533,7 +517,7 @@ static void test_pmu_version(u8 version, u64 perf_caps, bool deny_fixed0)
 	if (deny_fixed0)
 		vm_ioctl(vm, KVM_SET_PMU_EVENT_FILTER, &filter);
 
-	run_vcpu(vcpu);
+	pmu_run_vcpu_to_done(vcpu);
 	test_host_access(vcpu, version, effective, perf_caps);
 	kvm_vm_free(vm);
 }
@@ -645,24 +629,14 @@ TEST(restored_cond_chgd)
 	vcpu_set_cpuid_property(vcpu, X86_PROPERTY_PMU_NR_GP_COUNTERS, nr_gp - 1);
 	vcpu_set_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS, GLOBAL_STATUS_COND_CHGD);
 
-	vcpu_run(vcpu);
-	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_SYNC:
-		break;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(uc);
-		break;
-	default:
-		TEST_FAIL("Unexpected ucall: %lu", uc.cmd);
-	}
+	TEST_ASSERT_EQ(pmu_run_vcpu(vcpu, &uc), UCALL_SYNC);
 	TEST_ASSERT(uc.args[1] == GLOBAL_STATUS_COND_CHGD,
 		    "Guest read GLOBAL_STATUS 0x%lx, userspace restored 0x%llx",
 		    uc.args[1], GLOBAL_STATUS_COND_CHGD);
 	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS),
 		       GLOBAL_STATUS_COND_CHGD);
 
-	run_vcpu(vcpu);
+	pmu_run_vcpu_to_done(vcpu);
 	TEST_ASSERT_EQ(vcpu_get_msr(vcpu, MSR_CORE_PERF_GLOBAL_STATUS), 0);
 	kvm_vm_free(vm);
 }
@@ -689,27 +663,16 @@ TEST(v4_msrs_intercepted)
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code_intercepts);
 	for (stage = 0; ; stage++) {
-		vcpu_run(vcpu);
-		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+		if (pmu_run_vcpu(vcpu, &uc) == UCALL_DONE)
+			break;
 		n = vcpu_get_stat(vcpu, exits);
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_SYNC:
-			break;
-		case UCALL_DONE:
-			kvm_vm_free(vm);
-			return;
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT(uc);
-			break;
-		default:
-			TEST_FAIL("Unexpected ucall: %lu", uc.cmd);
-		}
 		TEST_ASSERT_EQ(uc.args[1], stage);
 		TEST_ASSERT(!stage || n - exits >= NR_ACCESSES,
 			    "%d %s caused %lu VM-Exits, expected one each",
 			    NR_ACCESSES, what[stage - 1], n - exits);
 		exits = n;
 	}
+	kvm_vm_free(vm);
 }
 
 int main(int argc, char *argv[])

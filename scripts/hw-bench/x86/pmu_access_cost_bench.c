@@ -182,7 +182,6 @@ int main(int argc, char *argv[])
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	struct ucall uc;
 	int i;
 
 	TEST_REQUIRE(kvm_is_pmu_enabled());
@@ -195,17 +194,7 @@ int main(int argc, char *argv[])
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	vm_install_exception_handler(vm, PMI_VECTOR, guest_pmi_handler);
 
-	vcpu_run(vcpu);
-	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(uc);
-		break;
-	case UCALL_DONE:
-		break;
-	default:
-		TEST_FAIL("Unexpected ucall: %lu", uc.cmd);
-	}
+	pmu_run_vcpu_to_done(vcpu);
 
 	sync_global_from_guest(vm, results);
 	printf("vPMU: %s, PMU version %u, guest TSC cycles per operation:\n",
