@@ -42,44 +42,44 @@ deps:
 	@$(S)/deps.sh
 
 base: deps
-	@if [ -z "$(KERNEL_SRC)" ]; then $(S)/fetch-base.sh; fi
+	@if [ -z "$(KERNEL_SRC)" ]; then $(S)/series/fetch-base.sh; fi
 
 apply: base
-	@$(S)/apply-series.sh
+	@$(S)/series/apply-series.sh
 
 config: apply
-	@$(S)/configure.sh
+	@$(S)/series/configure.sh
 
 build: config
-	@$(S)/build.sh
+	@$(S)/series/build.sh
 
 kernel: config
-	@$(S)/build-kernel.sh
+	@$(S)/series/build-kernel.sh
 
 check:
-	@$(S)/check.sh
+	@$(S)/checks/check.sh
 
 # The emulated Intel host (Bochs): base and series, emulated results.
 testbed: apply
-	@$(S)/testbed.sh
+	@$(S)/testbed/testbed.sh
 
 # Each mutant of testbed/mutants/ on the testbed (not part of make check).
 testbed-mutants: apply
-	@$(S)/testbed-mutants.sh
+	@$(S)/testbed/testbed-mutants.sh
 
 # On an Intel test host booted into the patched kernel, as root.
 hw-test:
-	@$(S)/hw-test.sh
+	@$(S)/hw-kit/hw-test.sh
 
 work: base
-	@$(S)/work.sh
+	@$(S)/series/work.sh
 
 export:
-	@$(S)/export.sh
+	@$(S)/series/export.sh
 
 # Prepare the mails (dry run); SEND=yes sends them, asking for each.
 send: apply
-	@$(S)/send.sh
+	@$(S)/series/send.sh
 
 # Build trees and objects; the base import and the tools stay.
 clean:

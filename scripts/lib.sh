@@ -159,13 +159,13 @@ build_selftests() {
 }
 
 # build_hw_bench LOG: build the hardware kit's benchmark
-# (scripts/hw-bench/x86/pmu_access_cost_bench.c) with the series tree's KVM
+# (scripts/hw-kit/hw-bench/x86/pmu_access_cost_bench.c) with the series tree's KVM
 # selftests library, into $SELFTEST_OUT next to the selftests.
 build_hw_bench() {
 	local log=$1
 
-	make -C "$SERIES_TREE/tools/testing/selftests/kvm" -f "$TOP/scripts/hw-bench/bench.mk" \
-		HW_BENCH_DIR="$TOP/scripts/hw-bench" OUTPUT="$SELFTEST_OUT" \
+	make -C "$SERIES_TREE/tools/testing/selftests/kvm" -f "$TOP/scripts/hw-kit/hw-bench/bench.mk" \
+		HW_BENCH_DIR="$TOP/scripts/hw-kit/hw-bench" OUTPUT="$SELFTEST_OUT" \
 		KHDR_INCLUDES="-isystem $OBJ/usr/include" \
 		"$SELFTEST_OUT/x86/pmu_access_cost_bench" > "$log" 2>&1 || {
 		grep -E -B2 -A6 'error:|Error [0-9]' "$log" | sed -n '1,60p' >&2 ||

@@ -7,7 +7,7 @@
 # command line (testbed.flavour=perf|mediated), run each PMU selftest in
 # /tests/list, print the kernel log from the module load on, and power off.
 # Everything goes to the serial console, between markers that
-# scripts/testbed-run.sh parses:
+# scripts/testbed/testbed-run.sh parses:
 #   TESTBED-INIT <flavour> <tree>          once per boot
 #   TESTBED-PARAM <module>.<param>=<value>
 #   TESTBED-TEST <test>                    before a test's own output (TAP)
