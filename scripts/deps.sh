@@ -136,7 +136,9 @@ if ! sparse_ok sparse && ! { [ -x "$SPARSE_DIR/sparse" ] && sparse_ok "$SPARSE_D
 fi
 # A static busybox that has the poweroff applet?
 busybox_ok() {
-	[ -x "$1" ] && "$1" --list 2>/dev/null | grep -qx poweroff && ! ldd "$1" >/dev/null 2>&1
+	# The list is read whole first: "busybox --list | grep -q" fails under
+	# pipefail whenever grep exits before busybox has written (SIGPIPE).
+	[ -x "$1" ] && grep -qx poweroff <<< "$("$1" --list 2>/dev/null)" && ! ldd "$1" >/dev/null 2>&1
 }
 
 BB_DIR=$CACHE/tools/busybox

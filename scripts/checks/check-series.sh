@@ -58,7 +58,7 @@ else
 	# underlined with dashes), the feature table, and what git
 	# format-patch generates: shortlog and diffstat.
 	for h in "What and why" "Features" "Design choices and rejected alternatives" "Testing"; do
-		grep -A1 -x "$h" "$cover" | sed -n 2p | grep -qE '^-{3,}$' ||
+		[[ $(grep -A1 -x "$h" "$cover" | sed -n 2p) =~ ^-{3,}$ ]] ||
 			problems+=("no '$h' section in Documentation/cover-letter.txt")
 	done
 	grep -q 'KVM before.*KVM after' "$cover" ||

@@ -32,7 +32,10 @@ need_cmd xorriso xorriso
 need_cmd mformat mtools
 [ -d /usr/lib/grub/i386-pc ] || die "/usr/lib/grub/i386-pc is missing: install the Debian package 'grub-pc-bin' (or run 'make deps')"
 bb=$CACHE/tools/busybox/bin/busybox
-if ! { [ -x "$bb" ] && "$bb" --list 2>/dev/null | grep -qx poweroff; }; then
+# The applet list is read whole before grep looks at it: a pipe into
+# "grep -q" fails under pipefail when grep exits before busybox has written
+# its list (SIGPIPE).
+if ! { [ -x "$bb" ] && grep -qx poweroff <<< "$("$bb" --list 2>/dev/null)"; }; then
 	die "$bb is missing or has no poweroff applet: run 'make deps' (it unpacks Debian's busybox-static there)"
 fi
 if ldd "$bb" >/dev/null 2>&1; then

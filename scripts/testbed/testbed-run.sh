@@ -53,7 +53,8 @@ cat "$msrs" "$TESTBED_SRC/msrs/$flavour.msrs" > "$run/msrs"
 sed -e "s#@MODEL@#$model#" -e "s#@MSRS@#$run/msrs#" -e "s#@ROMIMAGE@#$rom#" \
 	-e "s#@VGAROMIMAGE@#$vgarom#" -e "s#@ISO@#$iso#" -e "s#@SERIAL@#$run/serial.log#" \
 	-e "s#@LOG@#$run/bochs.log#" "$TESTBED_SRC/bochsrc.in" > "$run/bochsrc"
-grep -v '^#' "$run/bochsrc" | grep -q '@[A-Z]*@' && die "testbed/bochsrc.in has a placeholder $PROG does not fill: $(grep -o '@[A-Z]*@' "$run/bochsrc" | sed -n '1,1p')"
+grep -v '^#' "$run/bochsrc" > "$run/bochsrc.active" || true
+grep -q '@[A-Z]*@' "$run/bochsrc.active" && die "testbed/bochsrc.in has a placeholder $PROG does not fill: $(grep -o '@[A-Z]*@' "$run/bochsrc" | sed -n '1,1p')"
 printf 'c\n' > "$run/rc"
 : > "$run/serial.log"
 

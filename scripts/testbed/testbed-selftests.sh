@@ -24,7 +24,7 @@ while IFS= read -r f; do
 	t=${t%.c}
 	grep -qE "^TEST_GEN_PROGS_x86[[:space:]]*\+=[[:space:]]*$t\$" \
 		"$SERIES_TREE/tools/testing/selftests/kvm/Makefile.kvm" || continue
-	printf '%s\n' "${tests[@]}" | grep -qxF "$t" || missing+=("$t")
+	[[ " ${tests[*]} " == *" $t "* ]] || missing+=("$t")
 done < <(git -C "$SERIES_TREE" diff --name-only "$BASE_REV" HEAD -- 'tools/testing/selftests/kvm/x86/*.c')
 [ ${#missing[@]} -eq 0 ] ||
 	die "testbed/tests lacks selftests that the series adds or changes: ${missing[*]}"
