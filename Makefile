@@ -24,14 +24,16 @@
 # SEND=yes, SEND_DIR, SEND_TO, SEND_CC (make send), SELFTESTS_DIR,
 # HW_TEST_OUT, HW_TEST_MODES, HW_TEST_TESTS, HW_TEST_TIMEOUT (make hw-test),
 # TESTBED_RUNS, TESTBED_JOBS, TESTBED_TIMEOUT, KVM_PMU_TESTBED (make testbed),
-# KVM_PMU_MIRROR (Debian mirror; default: the machine's apt sources).
+# KVM_PMU_MIRROR (Debian mirror; default: the machine's apt sources),
+# BOCHS_SRC (the testbed's Bochs: tarball or clone at the pinned commit,
+# testbed/bochs/README; default: fetched from upstream).
 
 SHELL := /bin/bash
 S := scripts
 
 export KERNEL_SRC KVM_PMU_CACHE KCONFIG_BASE JOBS SEND SEND_DIR SEND_TO SEND_CC
 export SELFTESTS_DIR HW_TEST_OUT HW_TEST_MODES HW_TEST_TESTS HW_TEST_TIMEOUT
-export TESTBED_RUNS TESTBED_JOBS TESTBED_TIMEOUT KVM_PMU_TESTBED KVM_PMU_MIRROR
+export TESTBED_RUNS TESTBED_JOBS TESTBED_TIMEOUT KVM_PMU_TESTBED KVM_PMU_MIRROR BOCHS_SRC
 
 .PHONY: all deps base apply config build kernel check export work send \
 	hw-test testbed testbed-mutants clean clean-work distclean help
@@ -94,4 +96,4 @@ distclean:
 	@$(S)/clean.sh all
 
 help:
-	@sed -n '3,28s/^# \{0,1\}//p' Makefile
+	@sed -n '3,30s/^# \{0,1\}//p' Makefile

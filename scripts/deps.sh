@@ -10,6 +10,11 @@
 # parse it, build sparse from Debian's newest source package (sid) into the
 # cache; apt runs with a private configuration for that download.
 #
+# Bochs: the testbed's emulated Intel host is upstream Bochs at a pinned
+# commit with the project's patches, built into the cache by
+# scripts/testbed/build-bochs.sh from BOCHS_SRC (see there); Debian's bochs
+# packages are not used.
+#
 # busybox: the testbed's initramfs needs a static busybox with poweroff.
 # The machine may have Debian's dynamic 'busybox' package at /bin/busybox,
 # and installing 'busybox-static' would remove it, so the binary package
@@ -47,15 +52,12 @@ libmailtools-perl /usr/share/perl5/Mail/Address.pm
 python3-sphinx /usr/bin/sphinx-build
 linux-libc-dev /usr/include/linux/kvm.h
 python3-yaml /usr/lib/python3/dist-packages/yaml/__init__.py
-bochs /usr/bin/bochs
-bochs-term /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_term_gui.so
-bochsbios /usr/share/bochs/BIOS-bochs-latest
-vgabios /usr/share/vgabios/vgabios.bin
+g++ g++
+patch patch
 grub-pc-bin /usr/lib/grub/i386-pc/modinfo.sh
 grub-common grub-mkrescue
 xorriso xorriso
 mtools mformat
-bsdutils script
 "
 
 missing=()
@@ -171,4 +173,5 @@ if ! busybox_ok "$BB_DIR/bin/busybox"; then
 	dpkg-deb -f "$deb" Version > "$BB_DIR/version"
 	step_done
 fi
-msg "tools ready (sparse: $(sparse_bin), busybox: $BB_DIR/bin/busybox $(cat "$BB_DIR/version" 2>/dev/null))"
+"$TOP/scripts/testbed/build-bochs.sh"
+msg "tools ready (sparse: $(sparse_bin), busybox: $BB_DIR/bin/busybox $(cat "$BB_DIR/version" 2>/dev/null), bochs: $BOCHS_DIR/bin/bochs $(cut -c1-12 "$BOCHS_DIR/commit"))"

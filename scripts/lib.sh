@@ -230,6 +230,48 @@ series_commits() {
 TESTBED_DIR=${KVM_PMU_TESTBED:-$CACHE/testbed}
 TESTBED_SRC=$TOP/testbed
 
+# The testbed's Bochs, built from the pinned upstream commit
+# (testbed/bochs/pin) with the project's patches (testbed/bochs/*.patch) by
+# scripts/testbed/build-bochs.sh: installed in $BOCHS_DIR, whose "key" file
+# (written last) is bochs_key of what it was built from.
+BOCHS_DIR=$CACHE/tools/bochs
+
+# The patches of the testbed's Bochs, in order (none is fine).
+bochs_patches() {
+	local p
+
+	for p in "$TESTBED_SRC"/bochs/*.patch; do
+		[ -f "$p" ] && printf '%s\n' "$p"
+	done
+	return 0
+}
+
+# A hash of everything a Bochs build is made from: the pin, the patches
+# (names and contents) and the build script (configure flags included).
+bochs_key() {
+	local p
+
+	{
+		sha256sum < "$TESTBED_SRC/bochs/pin"
+		sha256sum < "$TOP/scripts/testbed/build-bochs.sh"
+		bochs_patches | while IFS= read -r p; do
+			printf '%s ' "${p##*/}"
+			sha256sum < "$p"
+		done
+	} | sha256sum | cut -c1-40
+}
+
+# Check that $BOCHS_DIR holds the Bochs that the pin and the patches make.
+need_bochs() {
+	local key
+
+	{ [ -f "$BOCHS_DIR/key" ] && [ -x "$BOCHS_DIR/bin/bochs" ]; } ||
+		die "no Bochs built in $BOCHS_DIR: run 'make deps' (with BOCHS_SRC=<Bochs tarball or clone>, see testbed/bochs/README)"
+	key=$(bochs_key)
+	[ "$(cat "$BOCHS_DIR/key")" = "$key" ] ||
+		die "the Bochs in $BOCHS_DIR was built from another pin, patch set or build script: run 'make deps'"
+}
+
 # The host's Debian mirror, for downloads with a private apt configuration:
 # KVM_PMU_MIRROR, else the first URI of the machine's own apt sources
 # (deb822 "URIs:" or a sources.list "deb" line) that serves Debian.

@@ -32,14 +32,11 @@ msrs=$TESTBED_SRC/msrs/$model.msrs
 [ -f "$TESTBED_SRC/msrs/$flavour.msrs" ] || die "no MSR file for the vPMU flavour '$flavour' ($TESTBED_SRC/msrs/$flavour.msrs)"
 iso=$TESTBED_DIR/$tree/$flavour.iso
 [ -f "$iso" ] || die "$iso is missing: run scripts/testbed/testbed-image.sh $tree $flavour"
-need_cmd bochs bochs
-need_cmd script bsdutils
-rom=/usr/share/bochs/BIOS-bochs-latest
-vgarom=/usr/share/vgabios/vgabios.bin
-[ -f "$rom" ] || die "$rom is missing: install the Debian package 'bochsbios' (or run 'make deps')"
-[ -f "$vgarom" ] || die "$vgarom is missing: install the Debian package 'vgabios' (or run 'make deps')"
-bochs_term=$(dpkg -L bochs-term 2>/dev/null | grep -E '/libbx_term(_gui)?\.so$' | sed -n '1,1p') || true
-[ -n "$bochs_term" ] || die "Bochs' term display library is missing: install the Debian package 'bochs-term' (or run 'make deps')"
+need_bochs
+rom=$BOCHS_DIR/share/BIOS-bochs-latest
+vgarom=$BOCHS_DIR/share/VGABIOS-lgpl-latest.bin
+[ -f "$rom" ] || die "$rom is missing: run 'make deps' (it builds Bochs with its BIOS)"
+[ -f "$vgarom" ] || die "$vgarom is missing: run 'make deps' (it builds Bochs with its VGA BIOS)"
 timeout=${TESTBED_TIMEOUT:-900}
 
 name=$model-$flavour-$tree
@@ -55,14 +52,12 @@ sed -e "s#@MODEL@#$model#" -e "s#@MSRS@#$run/msrs#" -e "s#@ROMIMAGE@#$rom#" \
 	-e "s#@LOG@#$run/bochs.log#" "$TESTBED_SRC/bochsrc.in" > "$run/bochsrc"
 grep -v '^#' "$run/bochsrc" > "$run/bochsrc.active" || true
 grep -q '@[A-Z]*@' "$run/bochsrc.active" && die "testbed/bochsrc.in has a placeholder $PROG does not fill: $(grep -o '@[A-Z]*@' "$run/bochsrc" | sed -n '1,1p')"
-printf 'c\n' > "$run/rc"
+rm -f "$run/bochsrc.active"
 : > "$run/serial.log"
 
-# Bochs' term display wants a terminal (script gives it one) and its
-# debugger reads the rc file; its input never ends (nothing is typed).
-# shellcheck disable=SC2016 # expanded by the inner shell
-setsid bash -c 'tail -f /dev/null | exec script -qfec "exec bochs -q -f $1/bochsrc -rc $1/rc" /dev/null > "$1/term.out" 2>&1' \
-	_ "$run" &
+# The testbed's Bochs has the blank "nogui" display and no debugger: it
+# needs no terminal and reads nothing; its own messages go to bochs.out.
+setsid "$BOCHS_DIR/bin/bochs" -q -f "$run/bochsrc" < /dev/null > "$run/bochs.out" 2>&1 &
 pgid=$!
 stop_bochs() {
 	kill -TERM -- "-$pgid" 2>/dev/null || true
@@ -243,7 +238,6 @@ if [ -z "$verdict" ] && grep -q '^TESTBED-DONE' "$run/serial.log"; then
 	printf '%s\n' "$key" > "$run/key"
 fi
 printf '%s\n' "$secs" > "$run/seconds"
-rm -f "$run/rc" "$run/term.out"
 rm -rf "$final"
 mv -T "$run" "$final"
 trap - EXIT

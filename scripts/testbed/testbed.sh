@@ -24,6 +24,7 @@ RUNS=${TESTBED_RUNS:-"corei7_icelake_u/perf corei7_skylake_x/perf corei7_icelake
 TJOBS=${TESTBED_JOBS:-$(nproc)}
 
 resolve_base
+need_bochs
 mkdir -p "$TESTBED_DIR"
 
 step "testbed: selftests"
@@ -65,7 +66,8 @@ inputs_of() {
 			sed -n -E 's#^[[:space:]]*([^[:space:]]+ => )?(/[^[:space:]]+) \(0x.*#\2#p' |
 			sort -u | xargs -r sha1sum
 		sed -n 's/^\(tree\|source_tree\|config\|release\)=/&/p' "$TESTBED_DIR/$tree/kernel.id"
-		dpkg-query -W -f '${Package} ${Version}\n' bochs bochs-term bochsbios vgabios grub-pc-bin 2>&1
+		printf 'bochs %s\n' "$(cat "$BOCHS_DIR/key" 2>/dev/null)"
+		dpkg-query -W -f '${Package} ${Version}\n' grub-pc-bin 2>&1
 		printf 'busybox-static %s\n' "$(cat "$CACHE/tools/busybox/version" 2>/dev/null)"
 		printf 'timeout %s\n' "${TESTBED_TIMEOUT:-900}"
 	} | sed "s#$TESTBED_DIR/##" | sha1sum | cut -c1-40
