@@ -53,6 +53,7 @@ python3-sphinx /usr/bin/sphinx-build
 linux-libc-dev /usr/include/linux/kvm.h
 python3-yaml /usr/lib/python3/dist-packages/yaml/__init__.py
 g++ g++
+ccache ccache
 patch patch
 grub-pc-bin /usr/lib/grub/i386-pc/modinfo.sh
 grub-common grub-mkrescue

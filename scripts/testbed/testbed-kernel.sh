@@ -10,7 +10,11 @@
 # (what was built).
 #
 # The worktree and the objects are kept, so a change to one KVM patch
-# rebuilds only the KVM modules.
+# rebuilds only the KVM modules.  The compiler runs under ccache, whose
+# cache ($CACHE/ccache) both trees share: the two worktrees have the same
+# layout under $TESTBED_DIR (the ccache base directory), so a file whose
+# preprocessed source is the same in base and series (most of the kernel,
+# even where make rebuilds it for a changed header) is compiled once.
 #
 # Usage: testbed-kernel.sh base|series
 
@@ -61,7 +65,10 @@ ckey=$(cat "$TESTBED_SRC/kconfig" <(git -C "$src" ls-tree -r HEAD | grep -E 'Kco
 # (the run results are keyed on it).
 export KBUILD_BUILD_TIMESTAMP="1970-01-01 00:00:00 UTC" KBUILD_BUILD_USER=testbed \
 	KBUILD_BUILD_HOST=testbed KBUILD_BUILD_VERSION=1
-tmake() { make -C "$src" O="$obj" ARCH=x86_64 "$@"; }
+export CCACHE_DIR=$CACHE/ccache CCACHE_BASEDIR=$TESTBED_DIR CCACHE_NOHASHDIR=1 \
+	CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-4G}
+need_cmd ccache ccache
+tmake() { make -C "$src" O="$obj" ARCH=x86_64 CC="ccache gcc" "$@"; }
 mkdir -p "$obj"
 if [ "$(cat "$dir/config.key" 2>/dev/null)" != "$ckey" ] || [ ! -f "$obj/.config" ]; then
 	rm -f "$dir/config.key"
@@ -91,6 +98,7 @@ if [ "$(cat "$dir/config.key" 2>/dev/null)" != "$ckey" ] || [ ! -f "$obj/.config
 fi
 
 step "testbed: build the $tree kernel (bzImage, kvm.ko, kvm-intel.ko)"
+ccache -z > /dev/null
 if ! tmake -s -j"$JOBS" bzImage modules > "$dir/build.log" 2>&1; then
 	grep -E -B2 -A6 'error:|Error [0-9]' "$dir/build.log" | sed -n '1,60p' >&2 || tail -n 30 "$dir/build.log" >&2
 	die "the $tree testbed kernel does not build (log: $dir/build.log)"
@@ -117,4 +125,6 @@ done
 	printf 'gcc=%s\n' "$(gcc -dumpfullversion)"
 } > "$dir/kernel.id"
 step_done
-msg "$tree kernel: $dir/bzImage, modules $dir/kvm.ko $dir/kvm-intel.ko"
+stats=$(ccache --print-stats 2>/dev/null) || true
+ccstat() { local v; v=$(sed -n "s/^$1[[:space:]]//p" <<< "$stats"); printf '%s' "${v:-0}"; }
+msg "$tree kernel: $dir/bzImage, modules $dir/kvm.ko $dir/kvm-intel.ko (ccache: $(( $(ccstat direct_cache_hit) + $(ccstat preprocessed_cache_hit) )) hits, $(ccstat cache_miss) misses)"
