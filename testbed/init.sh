@@ -3,8 +3,8 @@
 #
 # /init of the testbed's initramfs (busybox sh), inside the emulated host:
 # load kvm (enable_pmu=1, force_emulation_prefix=1, halt_poll_ns=0: a
-# halted vCPU blocks) and kvm_intel (enable_apicv=0, below) for the flavour
-# named on the kernel command line (testbed.flavour=perf|mediated), run each PMU selftest in
+# halted vCPU blocks) and kvm_intel for the flavour named on the kernel
+# command line (testbed.flavour=perf|mediated), run each PMU selftest in
 # /tests/list, print the kernel log from the module load on, and power off.
 # Everything goes to the serial console, between markers that
 # scripts/testbed/testbed-run.sh parses:
@@ -49,11 +49,7 @@ for m in /lib/modules/deps/*.ko; do
 done
 insmod /lib/modules/kvm.ko enable_pmu=1 force_emulation_prefix=1 halt_poll_ns=0 ||
 	echo "TESTBED-ERROR insmod kvm.ko failed"
-# enable_apicv=0: Bochs 783b58fd6 advertises what KVM needs for APICv
-# (Bochs 2.7 did not: KVM ran without it), and its virtual-interrupt
-# delivery then goes wrong in KVM's guests: where the PMI (vector 0x40) or
-# the APIC timer (0x50) is due, the guest takes vector 0xd or 0x50.  Documentation/testing.md has the details.
-insmod /lib/modules/kvm-intel.ko enable_mediated_pmu=$mediated enable_apicv=0 ||
+insmod /lib/modules/kvm-intel.ko enable_mediated_pmu=$mediated ||
 	echo "TESTBED-ERROR insmod kvm-intel.ko failed"
 for p in kvm/enable_pmu kvm/force_emulation_prefix kvm_intel/enable_mediated_pmu kvm_intel/enable_apicv; do
 	echo "TESTBED-PARAM ${p%%/*}.${p#*/}=$(cat /sys/module/${p%%/*}/parameters/${p#*/} 2>/dev/null || echo missing)"

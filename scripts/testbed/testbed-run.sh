@@ -193,7 +193,7 @@ last=$(grep -a -v '^[[:space:]]*$' "$run/serial.log" | tail -n 1 | tr -d '\r' | 
 	want_med=N
 	[ "$flavour" = mediated ] && want_med=Y
 	for p in "kvm.enable_pmu=Y" "kvm.force_emulation_prefix=1" "kvm_intel.enable_mediated_pmu=$want_med" \
-		"kvm_intel.enable_apicv=N"; do
+		"kvm_intel.enable_apicv=Y"; do
 		if ! grep -qx "TESTBED-PARAM $p" "$run/serial.log"; then
 			printf '%s\t%s\t%s\t(setup)\t%s\tfail\tmodule parameter not as required: %s\n' "$model" "$flavour" "$tree" "${p%%=*}" \
 				"$(grep -a "^TESTBED-PARAM ${p%%=*}=\|^TESTBED-ERROR" "$run/serial.log" | tr '\n' ' ')"
