@@ -50,6 +50,30 @@ CONFIGURE_FLAGS=(
 	--without-term --without-rfb --without-vncsrv
 )
 
+# A BOCHS_SRC that is not the pinned Bochs is refused even when a build is
+# cached: it would be ignored silently otherwise.
+check_bochs_src() {
+	local sum head
+
+	[ -n "${BOCHS_SRC:-}" ] || return 0
+	if [ -f "$BOCHS_SRC" ]; then
+		sum=$(sha256sum < "$BOCHS_SRC" | cut -d' ' -f1)
+		[ "$sum" = "$BOCHS_TARBALL_SHA256" ] ||
+			die "BOCHS_SRC=$BOCHS_SRC has sha256 $sum, expected $BOCHS_TARBALL_SHA256 (Bochs at commit $BOCHS_COMMIT, testbed/bochs/pin)"
+	elif [ -d "$BOCHS_SRC" ]; then
+		head=$(git -C "$BOCHS_SRC" rev-parse --verify -q 'HEAD^{commit}' 2>/dev/null) ||
+			die "BOCHS_SRC=$BOCHS_SRC is a directory but not a git clone of Bochs (expected a clone at commit $BOCHS_COMMIT, or the tarball with sha256 $BOCHS_TARBALL_SHA256)"
+		[ "$head" = "$BOCHS_COMMIT" ] ||
+			die "BOCHS_SRC=$BOCHS_SRC has HEAD $head, expected the pinned commit $BOCHS_COMMIT (testbed/bochs/pin): git -C $BOCHS_SRC checkout $BOCHS_COMMIT"
+		[ -z "$(git -C "$BOCHS_SRC" status --porcelain --untracked-files=no)" ] ||
+			die "BOCHS_SRC=$BOCHS_SRC has uncommitted changes to tracked files: the testbed builds the pinned commit $BOCHS_COMMIT as it is (the project's changes are testbed/bochs/*.patch)"
+	else
+		die "BOCHS_SRC=$BOCHS_SRC does not exist (expected the Bochs tarball with sha256 $BOCHS_TARBALL_SHA256 or a git clone at commit $BOCHS_COMMIT)"
+	fi
+}
+
+need_cmd sha256sum coreutils
+check_bochs_src
 key=$(bochs_key)
 if [ -f "$BOCHS_DIR/key" ] && [ "$(cat "$BOCHS_DIR/key")" = "$key" ] &&
    [ -x "$BOCHS_DIR/bin/bochs" ]; then
@@ -59,7 +83,6 @@ fi
 
 need_cmd g++ g++
 need_cmd make make
-need_cmd sha256sum coreutils
 
 mkdir -p "$CACHE/tools"
 tmp=$(mktemp -d "$CACHE/tools/.bochs.XXXXXX")
@@ -70,27 +93,17 @@ mkdir -p "$src"
 # The source, as a tree whose bochs/ directory is Bochs (the layout of the
 # upstream repository and of the tarball's top directory).
 if [ -n "${BOCHS_SRC:-}" ]; then
+	# check_bochs_src has checked it above.
 	if [ -f "$BOCHS_SRC" ]; then
-		sum=$(sha256sum < "$BOCHS_SRC" | cut -d' ' -f1)
-		[ "$sum" = "$BOCHS_TARBALL_SHA256" ] ||
-			die "BOCHS_SRC=$BOCHS_SRC has sha256 $sum, expected $BOCHS_TARBALL_SHA256 (Bochs at commit $BOCHS_COMMIT, testbed/bochs/pin)"
 		step "unpack Bochs ${BOCHS_COMMIT:0:12} from $BOCHS_SRC"
 		tar -C "$src" --strip-components=1 -xf "$BOCHS_SRC" ||
 			die "cannot unpack BOCHS_SRC=$BOCHS_SRC"
 		step_done
-	elif [ -d "$BOCHS_SRC" ]; then
-		head=$(git -C "$BOCHS_SRC" rev-parse --verify -q 'HEAD^{commit}' 2>/dev/null) ||
-			die "BOCHS_SRC=$BOCHS_SRC is a directory but not a git clone of Bochs (expected a clone at commit $BOCHS_COMMIT, or the tarball with sha256 $BOCHS_TARBALL_SHA256)"
-		[ "$head" = "$BOCHS_COMMIT" ] ||
-			die "BOCHS_SRC=$BOCHS_SRC has HEAD $head, expected the pinned commit $BOCHS_COMMIT (testbed/bochs/pin): git -C $BOCHS_SRC checkout $BOCHS_COMMIT"
-		[ -z "$(git -C "$BOCHS_SRC" status --porcelain --untracked-files=no)" ] ||
-			die "BOCHS_SRC=$BOCHS_SRC has uncommitted changes to tracked files: the testbed builds the pinned commit $BOCHS_COMMIT as it is (the project's changes are testbed/bochs/*.patch)"
+	else
 		step "export Bochs ${BOCHS_COMMIT:0:12} from $BOCHS_SRC"
 		git -C "$BOCHS_SRC" archive "$BOCHS_COMMIT" bochs | tar -C "$src" -xf - ||
 			die "cannot export bochs/ of $BOCHS_COMMIT from BOCHS_SRC=$BOCHS_SRC"
 		step_done
-	else
-		die "BOCHS_SRC=$BOCHS_SRC does not exist (expected the Bochs tarball with sha256 $BOCHS_TARBALL_SHA256 or a git clone at commit $BOCHS_COMMIT)"
 	fi
 else
 	clone=$CACHE/tools/bochs-src.git
